@@ -1,0 +1,3 @@
+from lightable.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Qt-free, torch-free domain: geometry, annotations, labels, images, edits."""

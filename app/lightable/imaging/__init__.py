@@ -1,0 +1,1 @@
+"""Pixels: decoding, EXIF orientation, thumbnails, masks, safety limits. Qt-free."""

@@ -45,8 +45,14 @@ def _seed(p: Project, n: int) -> int:
     root = p.add_root(p.folder / "imgs")  # type: ignore[operator]
     p.images.insert_many(
         [
-            Image(path=f"f{i % 3}/img{i:04d}.jpg", root_id=root, width=10, height=10,
-                  file_size=1000 - i, mtime_ns=i)
+            Image(
+                path=f"f{i % 3}/img{i:04d}.jpg",
+                root_id=root,
+                width=10,
+                height=10,
+                file_size=1000 - i,
+                mtime_ns=i,
+            )
             for i in range(n)
         ]  # fmt: skip
     )
@@ -94,9 +100,13 @@ def test_status_and_annotations_roundtrip(project: Project) -> None:
     project.images.set_status(ids[:1], ImageStatus.DONE)
     assert project.images.count(ImageQuery(status=ImageStatus.DONE)) == 1
     lb = project.labels.ensure("cat")
-    a = project.annotations.add(Annotation(image_id=ids[0], label_id=lb.id, geometry=Box(1, 2, 3, 4)))  # type: ignore[arg-type]
+    a = project.annotations.add(
+        Annotation(image_id=ids[0], label_id=lb.id, geometry=Box(1, 2, 3, 4))
+    )  # type: ignore[arg-type]
     b = project.annotations.add(
-        Annotation(image_id=ids[0], label_id=lb.id, geometry=Polygon.from_points([(0, 0), (4, 0), (0, 3)]))  # type: ignore[arg-type]
+        Annotation(
+            image_id=ids[0], label_id=lb.id, geometry=Polygon.from_points([(0, 0), (4, 0), (0, 3)])
+        )  # type: ignore[arg-type]
     )
     got = project.annotations.for_image(ids[0])
     assert [g.geometry for g in got] == [a.geometry, b.geometry]

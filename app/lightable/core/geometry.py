@@ -123,7 +123,9 @@ class Polygon:
 
     def translated(self, dx: float, dy: float) -> Polygon:
         return Polygon(
-            tuple(tuple(c + (dx if i % 2 == 0 else dy) for i, c in enumerate(r)) for r in self.rings)
+            tuple(
+                tuple(c + (dx if i % 2 == 0 else dy) for i, c in enumerate(r)) for r in self.rings
+            )
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -161,7 +163,11 @@ class Mask:
         return float(self._area) if self._area is not None else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"type": "mask", "size": [self.height, self.width], "counts": self.counts}
+        d: dict[str, Any] = {
+            "type": "mask",
+            "size": [self.height, self.width],
+            "counts": self.counts,
+        }
         if self._bbox is not None:
             d["bbox"] = list(self._bbox)
         if self._area is not None:

@@ -29,7 +29,9 @@ def to_rle(m: Mask) -> dict[str, Any]:
     return {"size": [m.height, m.width], "counts": m.counts.encode("ascii")}
 
 
-def from_coco(segmentation: dict[str, Any], height: int | None = None, width: int | None = None) -> Mask:
+def from_coco(
+    segmentation: dict[str, Any], height: int | None = None, width: int | None = None
+) -> Mask:
     """A COCO RLE object, compressed (string counts) or uncompressed (list counts)."""
     try:
         size = segmentation["size"]
@@ -46,7 +48,10 @@ def from_coco(segmentation: dict[str, Any], height: int | None = None, width: in
             raise ValidationError(f"RLE: counts sum to {sum(counts)}, expected {h}*{w}={h * w}")
         rle = mask_utils.frPyObjects({"size": [h, w], "counts": counts}, h, w)
     elif isinstance(counts, str | bytes):
-        rle = {"size": [h, w], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+        rle = {
+            "size": [h, w],
+            "counts": counts.encode("ascii") if isinstance(counts, str) else counts,
+        }
     else:
         raise ValidationError("RLE: counts must be a list or a string")
     return _from_rle(rle)

@@ -51,7 +51,9 @@ class ImageQuery:
     def where(self) -> list[ColumnElement[bool]]:
         conds: list[ColumnElement[bool]] = [T.c.missing.is_(False)]
         if self.text:
-            pat = "%" + self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            pat = (
+                "%" + self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            )
             conds.append(T.c.path.ilike(pat, escape="\\"))
         if self.folder:
             f = self.folder.strip("/")
@@ -199,7 +201,9 @@ class ImageRepo:
         """
         forward = step > 0
         conds = [*q.where(), self._after(q, image, forward=forward)]
-        order = q.order() if forward else ImageQuery(sort=q.sort, descending=not q.descending).order()
+        order = (
+            q.order() if forward else ImageQuery(sort=q.sort, descending=not q.descending).order()
+        )
         with self.p.engine.connect() as conn:
             r = conn.execute(select(T).where(*conds).order_by(*order).limit(1)).first()
         return row_to_image(r) if r else None
@@ -235,7 +239,9 @@ class ImageRepo:
 
         self.p.notify(Change("images.changed", tuple(ids), {"status": str(status)}))
 
-    def next_with_status(self, q: ImageQuery, image: Image, statuses: Sequence[ImageStatus]) -> Image | None:
+    def next_with_status(
+        self, q: ImageQuery, image: Image, statuses: Sequence[ImageStatus]
+    ) -> Image | None:
         """Next image in order whose status is one of ``statuses`` (e.g. unfinished)."""
         conds = [
             *q.where(),

@@ -198,7 +198,10 @@ messages = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column(
-        "escalation_id", ForeignKey("escalations.id", ondelete="CASCADE"), nullable=False, index=True
+        "escalation_id",
+        ForeignKey("escalations.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
     ),
     Column("author_id", ForeignKey("users.id", ondelete="SET NULL")),
     Column("body", Text, nullable=False),

@@ -17,7 +17,9 @@ def project_info(p: Project) -> dict[str, Any]:
     with p.engine.connect() as conn:
         by_status = dict(
             conn.execute(
-                select(im.c.status, func.count()).where(im.c.missing.is_(False)).group_by(im.c.status)
+                select(im.c.status, func.count())
+                .where(im.c.missing.is_(False))
+                .group_by(im.c.status)
             ).all()
         )
         missing = conn.execute(select(func.count()).where(im.c.missing.is_(True))).scalar()

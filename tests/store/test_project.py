@@ -54,7 +54,7 @@ def _seed(p: Project, n: int) -> int:
                 mtime_ns=i,
             )
             for i in range(n)
-        ]  # fmt: skip
+        ]
     )
     return root
 

@@ -13,8 +13,13 @@ from lightable.store.project import Project
 def add_arguments(name: str, p: argparse.ArgumentParser) -> None:
     p.add_argument("project", help="project folder or database URL")
     if name == "init":
-        p.add_argument("--images", metavar="FOLDER", action="append", default=[],
-                       help="index this folder right away (repeatable)")  # fmt: skip
+        p.add_argument(
+            "--images",
+            metavar="FOLDER",
+            action="append",
+            default=[],
+            help="index this folder right away (repeatable)",
+        )
         p.add_argument("--name", help="project name (default: the folder name)")
     else:
         p.add_argument("--json", action="store_true", help="machine-readable output")

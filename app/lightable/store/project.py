@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -160,10 +161,8 @@ class Project:
         p = Path(folder).expanduser().resolve()
         stored = str(p)
         if self.folder is not None:
-            try:
+            with contextlib.suppress(ValueError):  # outside the project: keep it absolute
                 stored = p.relative_to(self.folder).as_posix() or "."
-            except ValueError:
-                pass
         t = schema.roots
         with self.engine.begin() as conn:
             rid = conn.execute(select(t.c.id).where(t.c.path == stored)).scalar()

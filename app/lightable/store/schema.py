@@ -130,10 +130,13 @@ predictions = Table(
     Column("geometry", JSON, nullable=False),
     Column("score", Float, nullable=False),
     Column("attributes", JSON, nullable=False, default=dict),
-    Column("x", Float), Column("y", Float), Column("w", Float), Column("h", Float),
+    Column("x", Float),
+    Column("y", Float),
+    Column("w", Float),
+    Column("h", Float),
     Index(None, "run_id", "image_id"),
     Index(None, "image_id"),
-)  # fmt: skip
+)
 
 annotations = Table(
     "annotations",
@@ -144,7 +147,10 @@ annotations = Table(
     Column("kind", String(20), nullable=False),
     Column("geometry", JSON, nullable=False),
     # Bounding box and area, denormalised so the dashboard and spatial queries stay in SQL.
-    Column("x", Float), Column("y", Float), Column("w", Float), Column("h", Float),
+    Column("x", Float),
+    Column("y", Float),
+    Column("w", Float),
+    Column("h", Float),
     Column("area", Float),
     Column("attributes", JSON, nullable=False, default=dict),
     Column("source", String(20), nullable=False, server_default="human"),
@@ -158,7 +164,7 @@ annotations = Table(
     Column("updated_at", DateTime, nullable=False, server_default=func.now()),
     Index(None, "image_id", "z"),
     Index(None, "label_id", "kind"),
-)  # fmt: skip
+)
 
 image_scores = Table(
     "image_scores",

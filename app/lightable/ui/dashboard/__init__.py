@@ -1,0 +1,3 @@
+from lightable.ui.dashboard.panel import DashboardPanel
+
+__all__ = ["DashboardPanel"]

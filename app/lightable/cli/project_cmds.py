@@ -65,9 +65,9 @@ def _print_info(d: dict[str, Any]) -> None:
     print(f"project      {d['name']}  ({d['url']})")
     print(f"images       {im['total']}  (broken {im['broken']}, missing {im['missing']})")
     for k, v in im["by_status"].items():
-        print(f"  {k:<11}{v}")
+        print(f"  {k:<12} {v}")
     print(f"annotations  {an['total']}")
     for k, v in an["by_kind"].items():
-        print(f"  {k:<11}{v}")
+        print(f"  {k:<12} {v}")
     print(f"labels       {d['labels']}")
     print(f"escalations  {d['escalations']['total']}")

@@ -7,6 +7,7 @@ relative to the import/export root, with forward slashes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -47,6 +48,8 @@ class Report:
 
     strict: bool = False
     issues: list[Issue] = field(default_factory=list)
+    # Counts worth showing next to the issues (an export's images/objects/labels).
+    stats: dict[str, Any] = field(default_factory=dict)
 
     def error(self, file: str, problem: str, where: str | None = None) -> None:
         issue = Issue(str(file), problem, where, Severity.ERROR)
@@ -68,10 +71,32 @@ class Report:
     def warnings(self) -> list[Issue]:
         return [i for i in self.issues if i.severity is Severity.WARNING]
 
+    @property
+    def infos(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity is Severity.INFO]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def extend(self, other: Report) -> None:
+        """Append another report's issues (without re-raising in strict mode)."""
+        self.issues.extend(other.issues)
+
+    def summary_lines(self, limit: int = 20) -> list[str]:
+        """The first ``limit`` issues (errors first), then how many more there are."""
+        ordered = self.errors + self.warnings + self.infos
+        lines = [str(i) for i in ordered[:limit]]
+        if len(ordered) > limit:
+            lines.append(f"... and {len(ordered) - limit} more")
+        return lines
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "errors": [str(i) for i in self.errors],
             "warnings": [str(i) for i in self.warnings],
+            "info": [str(i) for i in self.infos],
+            **({"stats": dict(self.stats)} if self.stats else {}),
         }
 
 
@@ -82,6 +107,9 @@ class DatasetLabel:
     source_id: int | str | None = None  # the id the source format used
     skeleton: Skeleton | None = None
     supercategory: str | None = None
+    # The reader invented the name (e.g. "category 18" in a COCO results file without
+    # categories); the import resolves it by ``source_id`` against the project's labels.
+    placeholder: bool = False
 
 
 @dataclass(slots=True)
@@ -95,11 +123,16 @@ class DatasetObject:
     source_id: int | str | None = None  # id in the source file, for reports
     group: int | str | None = None  # instance grouping where the format has it
     iscrowd: bool = False
+    # (x, y, w, h, area) as the project stored them (export only): writers may use them
+    # instead of recomputing the extent of a million polygons.
+    extent: tuple[float, float, float, float, float] | None = None
 
 
 @dataclass(slots=True)
 class DatasetImage:
-    path: str  # relative to the dataset root, forward slashes
+    # Relative to the dataset root, forward slashes. May be "" in a predictions dataset
+    # whose file names only ids (COCO results): the import finds the image by ``source_id``.
+    path: str
     width: int | None = None
     height: int | None = None
     split: str | None = None
@@ -108,6 +141,9 @@ class DatasetImage:
     # Embedded pixels (labelme imageData) to write out when the file is missing.
     embedded: bytes | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    # ``lightable.imaging.probe.ImageHeader`` when the reader already probed the file
+    # (YOLO needs sizes to denormalise); the import then does not probe it again.
+    header: Any = None
 
 
 @dataclass(slots=True)
@@ -118,9 +154,43 @@ class Dataset:
     predictions: bool = False
     format: str = ""
     root: str = ""  # absolute folder the image paths are relative to
+    name: str = ""  # shown in reports; the model run's name for predictions
+    source: str = ""  # the file or folder that was read
 
     def label_names(self) -> list[str]:
         return [lb.name for lb in self.labels]
 
     def object_count(self) -> int:
         return sum(len(im.objects) for im in self.images)
+
+
+class MediaMode(StrEnum):
+    """What an export does with the image files themselves."""
+
+    NONE = "none"  # annotation files only; they name the images by their project path
+    LINK = "link"  # symbolic links to the originals (falls back to copies where links fail)
+    COPY = "copy"
+
+
+@dataclass(slots=True)
+class ExportOptions:
+    """What to export (chosen in File > Export or on the command line).
+
+    ``query`` is a ``lightable.store.images.ImageQuery`` (typed loosely so this
+    module stays free of the store); ``image_ids`` an explicit selection. Both
+    ``None``: every image. ``run_id`` exports that model run's predictions
+    (with ``threshold`` on the score) instead of the annotations.
+    """
+
+    image_ids: Sequence[int] | None = None
+    query: Any = None
+    labels: Sequence[str] | None = None  # label names; None = all
+    splits: Sequence[str] | None = None  # None = all; "" matches images without a split
+    run_id: int | None = None
+    threshold: float = 0.0
+    include_empty: bool = True  # images without any exported object
+    media: MediaMode = MediaMode.NONE
+    split_files: bool = True  # formats with one file per split (COCO) write one per split
+    overwrite: bool = False  # replace an existing, non-empty OUT folder
+    # Format-specific switches, e.g. {"mask_mode": "box"} for YOLO; documented per writer.
+    extra: dict[str, Any] = field(default_factory=dict)

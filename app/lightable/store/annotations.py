@@ -22,7 +22,7 @@ def row_to_annotation(r: Any) -> Annotation:
         id=r.id,
         image_id=r.image_id,
         label_id=r.label_id,
-        geometry=geometry_from_dict(r.geometry),
+        geometry=geometry_from_dict(r.geometry, trusted=True),
         attributes=dict(r.attributes or {}),
         source=Source(r.source),
         author_id=r.author_id,
@@ -84,8 +84,19 @@ class AnnotationRepo:
             with self.p.engine.begin() as c:
                 self.insert_many(anns, c)
             return
-        for a in anns:
-            a.id = int(conn.execute(T.insert().values(**annotation_row(a))).inserted_primary_key[0])
+        rows = [annotation_row(a) for a in anns]
+        # Rows that already carry an id (undo, copies) keep it; the rest get theirs
+        # back in order from one executemany with RETURNING.
+        fresh = [(a, r) for a, r in zip(anns, rows, strict=True) if "id" not in r]
+        kept = [r for r in rows if "id" in r]
+        if kept:
+            conn.execute(T.insert(), kept)
+        if fresh:
+            res = conn.execute(
+                T.insert().returning(T.c.id, sort_by_parameter_order=True), [r for _, r in fresh]
+            )
+            for (a, _), new_id in zip(fresh, res.scalars().all(), strict=True):
+                a.id = int(new_id)
 
     def add(self, a: Annotation, conn: Any = None) -> Annotation:
         """Insert one annotation (keeping ``a.id`` if set, so undo restores the same row)."""

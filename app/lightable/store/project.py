@@ -18,7 +18,7 @@ from lightable.store import dialect, schema
 
 PROJECT_DB = "project.db"
 # The newest migration; tests/store/test_migrations.py keeps it equal to Alembic's head.
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -131,14 +131,11 @@ class Project:
             raise ProjectError(
                 f"{self.url}: database schema {rev!r} is newer than this Lightable knows; upgrade"
             )
-        from alembic import command
         from alembic.config import Config
 
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        upgrade_to(self.engine, cfg, "head")
 
     # -- meta --------------------------------------------------------------------
     def get_meta(self, key: str, default: Any = None) -> Any:
@@ -222,6 +219,27 @@ def safe_join(root: Path, rel: str) -> Path:
     if joined != root_n and not joined.startswith(root_n + os.sep):
         raise ProjectError(f"{rel}: path escapes the data root {root}")
     return Path(joined)
+
+
+def upgrade_to(engine: Engine, cfg: Any, revision: str) -> None:
+    """Run Alembic in one transaction; on SQLite with foreign keys off meanwhile,
+    because batch migrations rebuild tables (drop + rename) and would otherwise
+    trip ON DELETE actions. The keys are checked before committing."""
+    from alembic import command
+
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:  # must happen outside a transaction, on the raw connection
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+                if sqlite and (bad := conn.exec_driver_sql("PRAGMA foreign_key_check").all()):
+                    raise ProjectError(f"{engine.url}: migration broke foreign keys: {bad[:5]}")
+        finally:
+            if sqlite:
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
 def _engine(url: str) -> Engine:

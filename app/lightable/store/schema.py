@@ -99,6 +99,7 @@ labels = Table(
     Column("attributes", JSON, nullable=False, default=dict),
     Column("skeleton", JSON),
     Column("position", Integer, nullable=False, server_default="0"),
+    sqlite_autoincrement=True,
 )
 
 model_runs = Table(
@@ -164,6 +165,9 @@ annotations = Table(
     Column("updated_at", DateTime, nullable=False, server_default=func.now()),
     Index(None, "image_id", "z"),
     Index(None, "label_id", "kind"),
+    # SQLite must never hand an id out twice, or undoing a delete could collide with
+    # a row added meanwhile (PostgreSQL sequences never reuse ids anyway).
+    sqlite_autoincrement=True,
 )
 
 image_scores = Table(

@@ -1,0 +1,863 @@
+"""The main window: wires the canvas, the docks, the actions and the status bar.
+
+No business logic lives here: the browser owns the order of images, the
+navigator (ui/browser/navigation.py) walks it, commands change the store, jobs
+run long work. The window creates them, connects their signals and registers
+their actions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QStackedWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lightable import __version__
+from lightable.core.errors import LightableError
+from lightable.core.model import ImageStatus
+from lightable.ui import icons, theme
+from lightable.ui.actions import ActionRegistry, build_menus
+from lightable.ui.browser import BrowserWidget
+from lightable.ui.browser.navigation import Navigator
+from lightable.ui.jobs import Job, JobRunner, JobStatus
+from lightable.ui.panels.jobs import JobsPanel, JobStatusWidget
+from lightable.ui.panels.labels import LabelsPanel
+from lightable.ui.settings import Settings
+
+# Icons for the canvas's tool actions, by the tool part of their id.
+TOOL_ICONS = {
+    "select": "move", "move": "move", "rect": "rect", "rectangle": "rect", "polygon": "polygon",
+    "brush": "brush", "eraser": "eraser", "wand": "wand", "lasso": "lasso",
+    "keypoints": "keypoints", "hand": "hand", "zoom": "zoom",
+}  # fmt: skip
+
+
+_LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
+_RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
+_BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
+
+# The canvas team's panels: dock key, title, module in ui/panels, class, area.
+DOC_PANELS = [
+    ("layers", "Layers", "layers", "LayersPanel", _RIGHT),
+    ("properties", "Properties", "properties", "PropertiesPanel", _RIGHT),
+    ("tags", "Tags", "tags", "TagsPanel", _RIGHT),
+    ("history", "History", "history", "HistoryPanel", _BOTTOM),
+]
+
+
+def _available(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(f"lightable.ui.panels.{module}") is not None
+
+
+class _CanvasStandIn(QWidget):
+    """Takes the canvas's place for the half second before it is built."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: int | None = None
+
+    def image_id(self) -> int | None:
+        return None
+
+    def show_image(self, image_id: int | None) -> None:
+        self.pending = image_id
+
+
+def _make_canvas() -> QWidget:
+    from lightable.ui.canvas import CanvasWidget
+
+    return CanvasWidget()
+
+
+def _make_panel(module: str, cls: str) -> QWidget | None:
+    """One of the canvas team's panels, or None while it is not there."""
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(f"lightable.ui.panels.{module}"), cls)()
+    except ImportError:
+        return None
+
+
+class WelcomePage(QWidget):
+    """Shown in place of the canvas while no project is open."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window_ = window
+        logo = QLabel()
+        logo.setPixmap(icons.pixmap("lightable", 72, theme.hex_color("accent")))
+        logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        title = QLabel("<h2>Lightable</h2>")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.text = QLabel()
+        self.text.setObjectName("dim")
+        self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.text.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for label, action_id in (("New project…", "file.new_project"),
+                                 ("Open project…", "file.open_project")):  # fmt: skip
+            b = QPushButton(label)
+            b.clicked.connect(lambda _=False, a=action_id: window.registry.trigger(a))
+            buttons.addWidget(b)
+        self.demo_button = QPushButton("Open the demo project")
+        self.demo_button.clicked.connect(window.open_demo)
+        buttons.addWidget(self.demo_button)
+        buttons.addStretch(1)
+        self.recent = QListWidget()
+        self.recent.setMaximumWidth(520)
+        self.recent.itemActivated.connect(lambda item: window.open_project(item.text()))
+        self.recent_title = QLabel("Recent projects")
+        self.recent_title.setObjectName("dim")
+        col = QVBoxLayout()
+        col.addStretch(2)
+        col.addWidget(logo)
+        col.addWidget(title)
+        col.addWidget(self.text)
+        col.addSpacing(12)
+        col.addLayout(buttons)
+        col.addSpacing(18)
+        col.addWidget(self.recent_title, 0, Qt.AlignmentFlag.AlignHCenter)
+        col.addWidget(self.recent, 1, Qt.AlignmentFlag.AlignHCenter)
+        col.addStretch(3)
+        self.setLayout(col)
+        self.set_message("No project is open. Create one, open one, or look around the demo.")
+
+    def set_message(self, text: str) -> None:
+        self.text.setText(text)
+
+    def refresh(self) -> None:
+        self.recent.clear()
+        items = self.window_.settings.recent_projects()
+        for p in items:
+            QListWidgetItem(p, self.recent)
+        self.recent.setVisible(bool(items))
+        self.recent_title.setVisible(bool(items))
+
+
+class MainWindow(QMainWindow):
+    """Lightable's window. ``set_project`` shows a project; ``open_project`` opens one by path."""
+
+    projectChanged = Signal(object)
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        runner: JobRunner | None = None,
+        lazy_editing: bool = False,
+    ) -> None:
+        """``lazy_editing``: build the canvas and the editing panels after the first paint.
+
+        The canvas brings numpy, pyqtgraph and the tools (about half a second);
+        the app start-up defers them so the browser's thumbnails come first.
+        """
+        super().__init__()
+        self.settings = settings or Settings()
+        self.registry = ActionRegistry(self)
+        self.runner = runner or JobRunner(self)
+        self.project: Any = None
+        self.session: Any = None
+        self.editing_ready = False
+        self._reopen_pending = False
+        self._icon_names: dict[str, str] = {}
+        self.setWindowTitle("Lightable")
+        self.setWindowIcon(icons.icon("lightable"))
+        self.setDockOptions(
+            QMainWindow.DockOption.AnimatedDocks
+            | QMainWindow.DockOption.AllowTabbedDocks
+            | QMainWindow.DockOption.AllowNestedDocks
+        )
+
+        # -- central: welcome page or canvas (a stand-in until the canvas is built) --
+        self.canvas: Any = _CanvasStandIn()
+        self.welcome = WelcomePage(self)
+        self.central = QStackedWidget()
+        self.central.addWidget(self.welcome)
+        self.central.addWidget(self.canvas)
+        self.setCentralWidget(self.central)
+
+        # -- docks: every dock exists from the start (so the saved layout applies);
+        # the editing panels fill theirs when editing is set up --
+        self.browser = BrowserWidget(self.settings)
+        self.labels_panel = LabelsPanel()
+        self.jobs_panel = JobsPanel(self.runner)
+        self.doc_panels: dict[str, QWidget] = {}
+        self.docks: dict[str, QDockWidget] = {}
+        # Side panels run the full height; the bottom area sits under the canvas only.
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._add_dock("browser", "Browser", self.browser, _LEFT)
+        self._add_dock("labels", "Labels", self.labels_panel, _RIGHT)
+        for key, title, module, _cls, area in DOC_PANELS:
+            if _available(module):
+                self._add_dock(key, title, QWidget(), area)
+        self._add_dock("jobs", "Jobs", self.jobs_panel, _BOTTOM)
+        if "tags" in self.docks and "properties" in self.docks:
+            self.tabifyDockWidget(self.docks["properties"], self.docks["tags"])
+            self.docks["properties"].raise_()
+        if "history" in self.docks:
+            self.tabifyDockWidget(self.docks["history"], self.docks["jobs"])
+            self.docks["history"].raise_()
+        self._layout_pending = True  # default dock sizes, applied once the window has its size
+
+        self.navigator = Navigator(self.browser, self.canvas, self)
+
+        # -- status bar --
+        self.status_image = QLabel()
+        self.status_size = QLabel()
+        self.status_zoom = QLabel()
+        self.status_pos = QLabel()
+        self.status_pos.setMinimumWidth(110)
+        self.job_status = JobStatusWidget(self.runner)
+        sb = self.statusBar()
+        sb.addWidget(self.status_image)
+        sb.addWidget(self.status_size)
+        sb.addPermanentWidget(self.job_status)
+        sb.addPermanentWidget(self.status_pos)
+        sb.addPermanentWidget(self.status_zoom)
+
+        self._register_actions()
+        self._build_menus_and_toolbars()
+        self._connect()
+        self._default_state = self.saveState()
+        self._restore_layout()
+        if not lazy_editing:
+            self.setup_editing()
+        self._show_page()
+
+    def setup_editing(self) -> None:
+        """Build the canvas and the editing panels, register their actions, attach the session."""
+        if self.editing_ready:
+            return
+        self.editing_ready = True
+        stand_in = self.canvas
+        self.canvas = _make_canvas()
+        self.central.addWidget(self.canvas)
+        self.central.removeWidget(stand_in)
+        stand_in.deleteLater()
+        self.navigator.canvas = self.canvas
+        for key, _title, module, cls, _area in DOC_PANELS:
+            if key in self.docks:
+                panel = _make_panel(module, cls)
+                if panel is not None:
+                    self.doc_panels[key] = panel
+                    self.docks[key].setWidget(panel)
+        self.canvas.register_actions(self.registry)
+        for panel in self.doc_panels.values():
+            if hasattr(panel, "register_actions"):
+                panel.register_actions(self.registry)
+        self._register_editing_fallbacks()
+        self._build_menus_and_toolbars()
+        for name, slot in (
+            ("imageChanged", self._image_changed),
+            ("documentChanged", self._document_changed),
+            ("zoomChanged", self._zoom_changed),
+            ("cursorMoved", self._cursor_moved),
+        ):
+            sig = getattr(self.canvas, name, None)
+            if sig is not None:
+                sig.connect(slot)
+        if self.project is not None:
+            self._attach_session()
+            if stand_in.pending is not None:
+                self.navigator.open(stand_in.pending)
+        self._show_page()
+
+    # -- construction ------------------------------------------------------------------------
+    def _add_dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{key}")
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(area, dock)
+        self.docks[key] = dock
+
+    def _act(self, id: str, text: str, cb: Any, icon: str | None = None, **kw: Any) -> QAction:
+        if icon:
+            self._icon_names[id] = icon
+            kw["icon"] = icons.icon(icon)
+        return self.registry.add(id, text, cb, **kw)
+
+    def _register_actions(self) -> None:
+        r, a = self.registry, self._act
+        a(
+            "file.new_project",
+            "&New project…",
+            self.ask_new_project,
+            "new",
+            shortcut="Ctrl+Shift+N",
+            group="File",
+        )
+        a(
+            "file.open_project",
+            "&Open project…",
+            self.ask_open_project,
+            "open",
+            shortcut=QKeySequence.StandardKey.Open,
+            group="File",
+        )
+        a(
+            "file.add_images",
+            "&Add images folder…",
+            self.ask_add_images,
+            "folder-add",
+            shortcut="Ctrl+Shift+I",
+            group="File",
+            tip="Index a folder of images in place",
+        )
+        a(
+            "file.close_project",
+            "&Close project",
+            self.close_project,
+            group="File",
+            shortcut="Ctrl+Shift+W",
+        )
+        a("file.quit", "&Quit", self.close, shortcut=QKeySequence.StandardKey.Quit, group="File")
+
+        self.labels_panel.register_actions(r)
+
+        a(
+            "image.next",
+            "&Next image",
+            lambda: self.navigator.step(1),
+            "next",
+            shortcut="D",
+            group="Image",
+            tip="Next image in the browser's order",
+        )
+        a(
+            "image.previous",
+            "&Previous image",
+            lambda: self.navigator.step(-1),
+            "previous",
+            shortcut="A",
+            group="Image",
+            tip="Previous image in the browser's order",
+        )
+        a(
+            "image.next_unfinished",
+            "Next &unfinished image",
+            self.navigator.next_unfinished,
+            "next-unfinished",
+            shortcut="Shift+D",
+            group="Image",
+            tip="Next image that is new or in progress",
+        )
+        a(
+            "image.mark_done",
+            "Mark &done",
+            self.navigator.mark_done,
+            "done",
+            shortcut="Ctrl+Return",
+            group="Image",
+            tip="Mark the image (or the selected tiles) done",
+        )
+        a(
+            "image.mark_done_next",
+            "Mark done and go to next unfinished",
+            self.navigator.mark_done_and_next,
+            shortcut="Ctrl+Shift+Return",
+            group="Image",
+        )
+        a(
+            "image.mark_in_progress",
+            "Mark in progress",
+            lambda: self.navigator.set_status(ImageStatus.IN_PROGRESS),
+            group="Image",
+        )
+        a(
+            "image.mark_review",
+            "Mark for review",
+            lambda: self.navigator.set_status(ImageStatus.REVIEW),
+            group="Image",
+        )
+        a(
+            "image.mark_new",
+            "Mark as new",
+            lambda: self.navigator.set_status(ImageStatus.NEW),
+            group="Image",
+        )
+
+        a(
+            "view.focus_filter",
+            "Filter images…",
+            self.focus_filter,
+            "search",
+            shortcut=QKeySequence.StandardKey.Find,
+            group="View",
+        )
+        a("view.reset_layout", "Reset panel layout", self.reset_layout, group="View")
+        a(
+            "view.full_screen",
+            "Full screen",
+            self._toggle_full_screen,
+            shortcut=QKeySequence.StandardKey.FullScreen,
+            group="View",
+            checkable=True,
+        )
+        self._panel_actions: list[QAction] = []
+        for key, dock in self.docks.items():
+            act = dock.toggleViewAction()
+            act.setText(dock.windowTitle())
+            r.adopt(f"view.panel.{key}", act, group="Panels")
+            self._panel_actions.append(act)
+        self._theme_group = QActionGroup(self)
+        for name in ("dark", "light"):
+            # ``triggered``, not ``toggled``: checking the current theme here must not re-apply it.
+            act = a(f"view.theme_{name}", f"{name.title()} theme", None, group="View",
+                    checkable=True)  # fmt: skip
+            act.setChecked(theme.current() == name)
+            act.triggered.connect(lambda _checked=False, name=name: self.set_theme(name))
+            self._theme_group.addAction(act)
+
+        a(
+            "help.shortcuts",
+            "&Keyboard shortcuts",
+            self.show_shortcuts,
+            "keyboard",
+            shortcut=["Ctrl+/", "F1"],
+            group="Help",
+        )
+        a("help.about", "&About Lightable", self.show_about, "info", group="Help")
+
+    def _register_editing_fallbacks(self) -> None:
+        """Icons for the canvas's actions, and undo/redo/zoom if the canvas has none."""
+        r, a = self.registry, self._act
+        for id, action in ((i, r.action(i)) for i in r.ids() if i.startswith("tool.")):
+            name = TOOL_ICONS.get(id.split(".", 1)[1])
+            if name and action.icon().isNull():
+                self._icon_names[id] = name
+                action.setIcon(icons.icon(name))
+        for id, icon in (("edit.undo", "undo"), ("edit.redo", "redo"),
+                         ("view.zoom_fit", "zoom-fit"), ("view.zoom_100", "zoom-100")):  # fmt: skip
+            if r.has(id) and r.action(id).icon().isNull():
+                self._icon_names[id] = icon
+                r.action(id).setIcon(icons.icon(icon))
+        if not r.has("edit.undo"):
+            a(
+                "edit.undo",
+                "&Undo",
+                self._undo,
+                "undo",
+                shortcut=QKeySequence.StandardKey.Undo,
+                group="Edit",
+            )
+        if not r.has("edit.redo"):
+            a(
+                "edit.redo",
+                "&Redo",
+                self._redo,
+                "redo",
+                shortcut=["Ctrl+Shift+Z", "Ctrl+Y"],
+                group="Edit",
+            )
+        for id, text, method, icon, key in (
+            ("view.zoom_fit", "Zoom to &fit", "zoom_fit", "zoom-fit", "Ctrl+0"),
+            ("view.zoom_100", "Zoom &100%", "zoom_100", "zoom-100", "Ctrl+1"),
+        ):
+            if not r.has(id):
+                a(id, text, lambda m=method: getattr(self.canvas, m, lambda: None)(), icon,
+                  shortcut=key, group="View")  # fmt: skip
+
+    def _build_menus_and_toolbars(self) -> None:
+        """(Re)build menus and toolbars from the registry."""
+        r = self.registry
+        self.menuBar().clear()
+        for bar in self.findChildren(QToolBar):
+            self.removeToolBar(bar)
+            bar.deleteLater()
+        self.recent_menu = QMenu("Open &recent", self)
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        panels = QMenu("&Panels", self)
+        panels.addActions(self._panel_actions)
+        themes = QMenu("&Theme", self)
+        themes.addActions(self._theme_group.actions())
+        self.menus = build_menus(
+            self.menuBar(), r, {"recent": self.recent_menu, "panels": panels, "theme": themes}
+        )
+
+        top = QToolBar("Main toolbar", self)
+        top.setObjectName("toolbar_main")
+        top.setMovable(False)
+        top.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        for id in ("file.open_project", "file.add_images", "-", "edit.undo", "edit.redo", "-",
+                   "view.zoom_fit", "view.zoom_100", "-", "image.previous", "image.next",
+                   "image.next_unfinished", "image.mark_done"):  # fmt: skip
+            if id == "-":
+                top.addSeparator()
+            elif r.has(id):
+                top.addAction(r.action(id))
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, top)
+        tools = [r.action(i) for i in r.ids() if i.startswith("tool.")]
+        tools = [t for t in tools if not t.icon().isNull()]
+        if tools:
+            bar = QToolBar("Tools", self)
+            bar.setObjectName("toolbar_tools")
+            bar.setMovable(False)
+            for t in tools:
+                bar.addAction(t)
+            self.addToolBar(Qt.ToolBarArea.LeftToolBarArea, bar)
+
+    def _connect(self) -> None:
+        self.browser.imageActivated.connect(self._open_from_browser)
+        self.navigator.message.connect(lambda text: self.statusBar().showMessage(text, 4000))
+        self.labels_panel.labelActivated.connect(self._label_activated)
+        self.runner.jobEnded.connect(self._job_ended)
+        self.browser.model.loaded.connect(self._ids_loaded)
+
+    # -- projects ----------------------------------------------------------------------------
+    def set_project(self, project: Any) -> None:
+        """Show ``project`` (None closes the current one)."""
+        old = self.project
+        if old is not None:
+            self._remember_image()
+        self.project = project
+        self.browser.set_project(project)
+        if self.editing_ready:
+            self._attach_session()
+        if old is not None and old is not project:
+            old.close()
+        if project is not None:
+            target = str(project.folder) if project.folder is not None else project.url
+            self.settings.add_recent_project(target)
+            self.setWindowTitle(f"{project.name} — Lightable")
+            self._reopen_pending = True  # once the browser has the ids
+        else:
+            self.setWindowTitle("Lightable")
+        self._show_page()
+        self._update_status_image(None)
+        self.projectChanged.emit(project)
+
+    def _attach_session(self) -> None:
+        """A fresh edit session on the project for the canvas, labels and navigation."""
+        from lightable.store.edits import EditSession
+
+        project = self.project
+        self.session = EditSession(project) if project is not None else None
+        self.canvas.set_project(project, self.session)
+        self.labels_panel.set_session(self.session)
+        self.navigator.set_session(self.session)
+        for panel in self.doc_panels.values():
+            panel.set_document(None)
+
+    def open_project(self, target: str) -> bool:
+        from lightable.store.project import Project
+
+        try:
+            project = Project.open(target)
+        except LightableError as exc:
+            self.show_error("Cannot open project", str(exc))
+            if "not a Lightable project" in str(exc):
+                self.settings.remove_recent_project(target)
+            return False
+        self.set_project(project)
+        return True
+
+    def close_project(self) -> None:
+        self.set_project(None)
+
+    def open_demo(self) -> None:
+        """Open the demo project, building it first (as a job) if it is not there yet."""
+        folder = self.settings.demo_folder()
+        if (folder / "project.db").is_file():
+            self.open_project(str(folder))
+            return
+        try:
+            from lightable.jobs.demo import build_demo
+        except ImportError:
+            self.show_error("No demo", "This installation has no demo project builder.")
+            return
+        self.welcome.set_message(f"Building the demo project in {folder}…")
+        job = self.runner.start("Building the demo project", _build_demo_job, build_demo, folder)
+        job.succeeded.connect(lambda _r: self.open_project(str(folder)))
+
+    def add_images_folder(self, folder: str | Path) -> Job | None:
+        """Index ``folder`` in place as a job; thumbnails are made afterwards, also as a job."""
+        if self.project is None:
+            return None
+        from lightable.jobs.indexing import index_folders
+
+        project = self.project
+        job = self.runner.start(
+            f"Adding {Path(folder).name}", index_folders, project, [str(folder)]
+        )
+
+        def done(report: Any) -> None:
+            summary = report.summary() if hasattr(report, "summary") else "done"
+            self.statusBar().showMessage(f"Indexed {folder}: {summary}", 8000)
+            if project is self.project:
+                self.browser.refresh()
+                self.build_thumbnails()
+
+        job.succeeded.connect(done)
+        return job
+
+    def build_thumbnails(self) -> Job | None:
+        if self.project is None:
+            return None
+        from lightable.jobs.thumbnails import build_thumbnails
+
+        return self.runner.start("Building thumbnails", build_thumbnails, self.project)
+
+    # -- dialogs -------------------------------------------------------------------------
+    def ask_new_project(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "New project: choose an empty folder for the project's database"
+        )
+        if not folder:
+            return
+        from lightable.store.project import Project
+
+        try:
+            project = Project.create(folder)
+        except LightableError as exc:
+            self.show_error("Cannot create project", str(exc))
+            return
+        self.set_project(project)
+        self.ask_add_images()
+
+    def ask_open_project(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open project folder")
+        if folder:
+            self.open_project(folder)
+
+    def ask_add_images(self) -> None:
+        if self.project is None:
+            self.show_error("No project", "Open or create a project first.")
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Add images folder (indexed in place)")
+        if folder:
+            self.add_images_folder(folder)
+
+    def show_shortcuts(self) -> None:
+        from lightable.ui.shortcuts_dialog import ShortcutsDialog
+
+        self.shortcuts_dialog = ShortcutsDialog(self.registry, self)
+        self.shortcuts_dialog.show()
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About Lightable",
+            f"<h3>Lightable {__version__}</h3><p>A desktop annotation IDE for computer-vision "
+            "data sets: browse, label, correct the model, escalate what is unclear.</p>",
+        )
+
+    def show_error(self, title: str, text: str) -> None:
+        """Tell the user; tests replace this to collect messages instead of a modal box."""
+        self.statusBar().showMessage(text, 10000)
+        QMessageBox.warning(self, title, text)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        items = self.settings.recent_projects()
+        for target in items:
+            act = self.recent_menu.addAction(target)
+            act.triggered.connect(lambda _=False, t=target: self.open_project(t))
+        if items:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", self._clear_recent)
+        else:
+            self.recent_menu.addAction("No recent projects").setEnabled(False)
+
+    def _clear_recent(self) -> None:
+        self.settings.clear_recent_projects()
+        self.welcome.refresh()
+
+    # -- view ----------------------------------------------------------------------------
+    def focus_filter(self) -> None:
+        self.docks["browser"].show()
+        self.docks["browser"].raise_()
+        self.browser.search.setFocus()
+        self.browser.search.selectAll()
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state)
+        for dock in self.docks.values():
+            dock.show()
+        self._default_dock_sizes()
+
+    def set_theme(self, name: str) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            theme.apply_theme(app, name)
+        icons.clear_cache()
+        for id, icon in self._icon_names.items():
+            if self.registry.has(id):
+                self.registry.action(id).setIcon(icons.icon(icon))
+        self.settings.set_theme(name)
+        self.browser.grid.viewport().update()
+
+    def _toggle_full_screen(self, on: bool) -> None:
+        self.showFullScreen() if on else self.showNormal()
+
+    def _show_page(self) -> None:
+        if self.project is None:
+            self.welcome.refresh()
+            self.central.setCurrentWidget(self.welcome)
+        else:
+            self.central.setCurrentWidget(self.canvas)
+        has = self.project is not None
+        for id in ("file.add_images", "file.close_project", "image.next", "image.previous",
+                   "image.next_unfinished", "image.mark_done", "image.mark_done_next"):  # fmt: skip
+            if self.registry.has(id):
+                self.registry.action(id).setEnabled(has)
+
+    # -- reactions -------------------------------------------------------------------------
+    def _open_from_browser(self, image_id: int) -> None:
+        self.navigator.open(image_id)
+        self.canvas.setFocus()
+
+    def _image_changed(self, image_id: Any) -> None:
+        if image_id is not None and self.browser.current_id() != image_id:
+            self.browser.select_image(image_id)
+        self._update_status_image(image_id)
+
+    def _update_status_image(self, image_id: int | None) -> None:
+        im = None
+        if image_id is not None:
+            row = self.browser.model.row_of(image_id, self.browser.current_row())
+            im = self.browser.model.image_at(row) if row is not None else None
+            if im is None and self.project is not None:
+                im = self.project.images.get(image_id)
+        if im is None:
+            self.status_image.setText("")
+            self.status_size.setText("")
+            return
+        self.status_image.setText(im.path)
+        self.status_size.setText(f"{im.width} × {im.height}" if im.width else "")
+
+    def _document_changed(self, doc: Any) -> None:
+        for panel in self.doc_panels.values():
+            panel.set_document(doc)
+
+    def _zoom_changed(self, zoom: float) -> None:
+        self.status_zoom.setText(f"{zoom * 100:.0f}%")
+
+    def _cursor_moved(self, pos: Any) -> None:
+        self.status_pos.setText("" if pos is None else f"{pos.x():.0f}, {pos.y():.0f}")
+
+    def _label_activated(self, label_id: int) -> None:
+        if hasattr(self.canvas, "set_active_label"):
+            self.canvas.set_active_label(label_id)
+
+    def _job_ended(self, job: Job) -> None:
+        if job.status == JobStatus.FAILED:
+            self.statusBar().showMessage(f"{job.title} failed: {job.error}", 15000)
+            self.docks["jobs"].show()
+            self.docks["jobs"].raise_()
+        elif job.status == JobStatus.CANCELLED:
+            self.statusBar().showMessage(f"{job.title}: cancelled", 5000)
+
+    def _undo(self) -> None:
+        doc = self.session.document if self.session is not None else None
+        if doc is not None:
+            doc.undo()
+        elif not self.labels_panel.undo_taxonomy():
+            self.statusBar().showMessage("Nothing to undo", 2000)
+
+    def _redo(self) -> None:
+        doc = self.session.document if self.session is not None else None
+        if doc is not None:
+            doc.redo()
+
+    # -- persistence -----------------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        geometry = self.settings.window_geometry()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1440, 900)
+        state = self.settings.window_state()
+        if state is not None and self.restoreState(state):
+            self._layout_pending = False
+
+    def _default_dock_sizes(self) -> None:
+        # Room for two columns of thumbnails; the right column for the panels.
+        self.resizeDocks([self.docks["browser"]], [330], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["labels"]], [290], Qt.Orientation.Horizontal)
+        bottom = self.docks.get("history", self.docks["jobs"])
+        self.resizeDocks([bottom], [160], Qt.Orientation.Vertical)
+        if "layers" in self.docks:
+            self.resizeDocks(
+                [self.docks["labels"], self.docks["layers"]], [220, 300], Qt.Orientation.Vertical
+            )
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if self._layout_pending:
+            self._layout_pending = False
+            self._default_dock_sizes()
+            self._default_state = self.saveState()
+
+    def _project_key(self) -> str | None:
+        if self.project is None:
+            return None
+        target = str(self.project.folder) if self.project.folder is not None else self.project.url
+        return "last_image/" + QByteArray(target.encode()).toBase64().data().decode()
+
+    def _remember_image(self) -> None:
+        key = self._project_key()
+        current = self.navigator.current_id()
+        if key is not None and current is not None:
+            self.settings.q.setValue(key, int(current))
+
+    def _ids_loaded(self, _query: Any) -> None:
+        if self._reopen_pending:
+            self._reopen_pending = False
+            self._reopen_last_image()
+
+    def _reopen_last_image(self) -> None:
+        key = self._project_key()
+        if key is None or self.canvas.image_id() is not None:
+            return  # the user (or a test) already opened something
+        try:
+            last = int(self.settings.q.value(key, -1))
+        except (TypeError, ValueError):
+            last = -1
+        if last >= 0 and self.browser.model.row_of(last) is not None:
+            self.navigator.open(last)
+        elif self.browser.ids():
+            self.navigator.open(self.browser.ids()[0])
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._remember_image()
+        self.settings.save_window(self.saveGeometry(), self.saveState())
+        self.runner.shutdown(3000)
+        self.browser.set_project(None)
+        if self.project is not None:
+            self.project.close()
+            self.project = None
+        super().closeEvent(event)
+
+
+def _build_demo_job(build_demo: Any, folder: Path, state: Any) -> Path:
+    project = build_demo(folder, state=state)
+    project.close()
+    return folder

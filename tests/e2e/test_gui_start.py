@@ -36,11 +36,13 @@ def make_project(folder: Path, n: int = 24) -> Path:
     return folder / "proj"
 
 
-def start(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
+def start(
+    args: list[str], home: Path, flag: str = "LIGHTABLE_EXIT_AFTER_FIRST_THUMBNAILS"
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env.update(
+        {flag: "1"},
         QT_QPA_PLATFORM="offscreen",
-        LIGHTABLE_EXIT_AFTER_FIRST_THUMBNAILS="1",
         XDG_CONFIG_HOME=str(home / "config"),
         XDG_DATA_HOME=str(home / "data"),
         HOME=str(home),
@@ -72,6 +74,11 @@ def test_app_opens_a_project_and_paints_thumbnails(tmp_path):
     again = start([], tmp_path)
     assert again.returncode == 0, again.stderr
     assert int(first_paint(again.stdout)["tiles"]) >= 1
+
+    # The canvas and the editing panels are built right after the first paint.
+    ready = start([str(proj)], tmp_path, flag="LIGHTABLE_EXIT_WHEN_READY")
+    assert ready.returncode == 0, ready.stderr
+    assert any(ln.startswith("READY ") for ln in ready.stdout.splitlines()), ready.stdout
 
 
 def test_a_missing_project_is_reported_not_crashed(tmp_path):

@@ -404,3 +404,59 @@ def test_polygon_multi_part_and_flat(tmp_path: Path) -> None:
     g = [o.geometry for o in ds.images[0].objects]
     assert isinstance(g[0], Polygon) and len(g[0].rings) == 2
     assert isinstance(g[1], Polygon) and g[1].rings == ((0, 0, 5, 0, 5, 5),)
+
+
+def test_streamed_file_order_and_errors(project, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Official COCO order: images, annotations, then categories (resolved at the end).
+    f = tmp_path / "c.json"
+    f.write_text(
+        '{"images": [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48}],\n'
+        ' "annotations": [\n  {"id": 1, "image_id": 1, "category_id": 2, "bbox": [1, 2, 3, 4]},\n'
+        '  {"id": 2, "image_id": 1, "category_id": 9, "bbox": [1, 2, 3, 4]}\n ],\n'
+        ' "categories": [{"id": 2, "name": "dog"}]}\n'
+    )
+    ds, report = read(f, "coco")
+    assert [o.label for o in ds.images[0].objects] == ["dog"]
+    assert [(e.where, e.problem) for e in report.errors] == [
+        ("annotation id 2", "annotation points at category id 9, which is not in 'categories'")
+    ]
+    # Annotations before images: read whole, same result.
+    f.write_text(
+        '{"annotations": [{"id": 1, "image_id": 1, "category_id": 2, "bbox": [1, 2, 3, 4]}],'
+        ' "images": [{"id": 1, "file_name": "a.jpg"}], "categories": [{"id": 2, "name": "dog"}]}'
+    )
+    ds, report = read(f, "coco")
+    assert [o.label for o in ds.images[0].objects] == ["dog"] and not report.errors
+    # A broken element in the middle of the annotations names its line; extra data too.
+    f.write_text('{"images": [],\n "annotations": [\n {"id": 1},\n {"id": 2,,}\n]}')
+    with pytest.raises(
+        BadInputError, match=r"c.json:line 4 column 11: malformed JSON: Expecting property name"
+    ):
+        read(f, "coco")
+    f.write_text('{"images": [], "annotations": []} trailing')
+    with pytest.raises(BadInputError, match="extra data"):
+        read(f, "coco")
+    f.write_text('{"images": [], "annotations": [] "categories": []}')
+    with pytest.raises(BadInputError, match="expecting ',' or '}'"):
+        read(f, "coco")
+
+
+def test_source_text_of_rings_is_kept_only_when_it_matches(project, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "c.json"
+    f.write_text(
+        '{"images": [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48}], "annotations": [\n'
+        ' {"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[0, 0, 10.5, 0, 10, 1e1]]},\n'
+        # A second "segmentation" key inside the attributes must not be mistaken for the shape.
+        ' {"id": 2, "image_id": 1, "category_id": 1, "segmentation": [[0, 0, 20, 0, 20, 20]],'
+        '  "attributes": {"segmentation": [[1, 1, 2, 2, 3, 3]]}}],\n'
+        ' "categories": [{"id": 1, "name": "cat"}]}'
+    )
+    ds, _ = read(f, "coco")
+    a, b = (o.geometry for o in ds.images[0].objects)
+    assert a.rings == ((0, 0, 10.5, 0, 10, 10.0),) and a.rings_json == "[[0,0,10.5,0,10,1e1]]"
+    assert b.rings == ((0, 0, 20, 0, 20, 20),) and b.rings_json == "[[0, 0, 20, 0, 20, 20]]"
+    from lightable.formats.project_io import import_dataset
+
+    import_dataset(project, ds)
+    stored = [x.geometry for x in project.annotations.for_image(1)]
+    assert stored == [Polygon(((0, 0, 10.5, 0, 10, 10),)), Polygon(((0, 0, 20, 0, 20, 20),))]

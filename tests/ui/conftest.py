@@ -1,7 +1,7 @@
 """Fixtures for window tests: isolated settings, small generated image sets.
 
-Importing ``lightable.ui`` first applies its PySide6/Python 3.11 ``None`` fix
-before any widget is made (see ``lightable/ui/__init__.py``).
+Importing ``lightable.ui`` first applies its PySide6/Python 3.11 fix (pinned
+``None``/``True``/``False``) before any widget is made (see ``lightable/ui/__init__.py``).
 """
 
 from __future__ import annotations
@@ -11,15 +11,16 @@ from pathlib import Path
 
 import pytest
 
-import lightable.ui  # noqa: F401  (the None fix, before any Qt call)
+import lightable.ui  # noqa: F401  (the singleton fix, before any Qt call)
 
 
 @pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path_factory: pytest.TempPathFactory):
-    """Every test gets its own QSettings folder and test-mode standard paths."""
+def _isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Every test gets its own QSettings folder, demo folder and test-mode standard paths."""
     from PySide6.QtCore import QSettings, QStandardPaths
 
     folder = tmp_path_factory.mktemp("settings")
+    monkeypatch.setenv("LIGHTABLE_DEMO_DIR", str(folder / "demo"))
     QStandardPaths.setTestModeEnabled(True)
     for fmt in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
@@ -87,3 +88,45 @@ def activate(qtbot, widget) -> None:
 def settle(qtbot, browser) -> None:
     """Wait until the browser has installed the ids of its latest query (read on a thread)."""
     qtbot.waitUntil(lambda: not browser.model.loading, timeout=5000)
+
+
+def run_loop(ms: int) -> None:
+    """Run the Qt event loop for ``ms`` milliseconds, letting worker threads run.
+
+    ``qtbot.wait``/``waitUntil`` use ``QTest.qWait``, which in PySide6 6.12 keeps
+    the GIL: Python worker threads (thumbnails, queries, jobs) barely move while
+    a test waits with it. ``QEventLoop.exec`` releases the GIL like the app does.
+    """
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def loop_until(condition, timeout_ms: int = 5000, step_ms: int = 10) -> None:
+    """``run_loop`` in small steps until ``condition()`` holds; AssertionError on timeout."""
+    import time
+
+    end = time.monotonic() + timeout_ms / 1000
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"condition not met within {timeout_ms} ms")
+        run_loop(step_ms)
+
+
+@pytest.fixture
+def dark_theme(qapp):
+    """The app's dark theme for a screenshot; the previous look is restored afterwards."""
+    from PySide6.QtGui import QPalette
+
+    from lightable.ui import icons, theme
+
+    style, palette, sheet = qapp.style().name(), QPalette(qapp.palette()), qapp.styleSheet()
+    theme.apply_theme(qapp, "dark")
+    icons.clear_cache()
+    yield
+    qapp.setStyleSheet(sheet)
+    qapp.setStyle(style)
+    qapp.setPalette(palette)
+    icons.clear_cache()

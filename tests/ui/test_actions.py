@@ -107,3 +107,20 @@ def test_shortcuts_dialog_lists_every_action_and_searches(qtbot):
     item = dlg.tree.topLevelItem(0).child(0)
     assert item.text(0) == "Open project…"
     assert item.text(1) == QKeySequence("Ctrl+O").toString(QKeySequence.SequenceFormat.NativeText)
+
+
+def test_every_icon_renders_at_toolbar_sizes(qtbot):
+    from PySide6.QtCore import QSize
+
+    from lightable.ui import icons
+
+    names = icons.icon_names()
+    for tool in ("move", "rect", "polygon", "brush", "eraser", "wand", "lasso", "keypoints",
+                 "hand", "zoom"):  # fmt: skip
+        assert tool in names
+    for name in names:
+        pm = icons.icon(name).pixmap(QSize(24, 24))
+        assert not pm.isNull(), name
+        img = pm.toImage()
+        assert any(img.pixelColor(x, y).alpha() > 0 for x in range(24) for y in range(24)), name
+    assert icons.icon("no-such-icon").isNull()

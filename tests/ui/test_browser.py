@@ -9,7 +9,7 @@ from PySide6.QtTest import QTest
 from lightable.core.model import ImageStatus
 from lightable.store.images import ImageQuery, SortKey
 from lightable.ui.browser import BrowserWidget
-from tests.ui.conftest import settle
+from tests.ui.conftest import loop_until, settle
 
 
 @pytest.fixture
@@ -115,6 +115,29 @@ def test_filter_by_status(browser, qtbot, indexed_project):
     assert browser.model.rowCount() == 51
 
 
+def test_filter_by_label(browser, qtbot, indexed_project):
+    from lightable.core.geometry import Box
+    from lightable.core.model import Annotation
+
+    cat = indexed_project.labels.ensure("cat", "#f28e2b")
+    dog = indexed_project.labels.ensure("dog", "#4e79a7")
+    qtbot.waitUntil(lambda: browser.label.count() == 3, timeout=3000)  # follows the taxonomy
+    ids = browser.ids()
+    for i in ids[:4]:
+        indexed_project.annotations.add(
+            Annotation(image_id=i, label_id=cat.id, geometry=Box(1, 1, 4, 4))
+        )
+    indexed_project.annotations.add(
+        Annotation(image_id=ids[9], label_id=dog.id, geometry=Box(1, 1, 4, 4))
+    )
+    browser.label.setCurrentIndex(browser.label.findData(cat.id))
+    settle(qtbot, browser)
+    assert browser.ids() == ids[:4]
+    browser.label.setCurrentIndex(browser.label.findData(dog.id))
+    settle(qtbot, browser)
+    assert browser.ids() == [ids[9]]
+
+
 def test_sort_orders(browser, qtbot, indexed_project):
     imgs = indexed_project.images.get_many(browser.ids())
     browser.sort.setCurrentIndex(browser.sort.findData(SortKey.SIZE))
@@ -189,7 +212,7 @@ def test_thumbnails_load_for_visible_tiles(browser, qtbot):
     loader = browser.loader
     first, last = browser.grid.visible_rows()
     visible = browser.model.images(first, last)
-    qtbot.waitUntil(lambda: all(loader.has(im) for im in visible), timeout=5000)
+    loop_until(lambda: all(loader.has(im) for im in visible))
     good = [im for im in visible if im.status != ImageStatus.BROKEN]
     assert good and all(loader.tile(im) is not None for im in good)
     assert loader.memory_bytes() > 0
@@ -231,7 +254,7 @@ def test_scrolled_away_requests_are_dropped(qtbot, indexed_project):
         with loader._lock:  # (re-entrant) the worker cannot take anything in between
             loader.want(images[:40])
             loader.want(images[40:42])  # the user scrolled: the first wish list is replaced
-        qtbot.waitUntil(lambda: loader.pending() == 0, timeout=5000)
+        loop_until(lambda: loader.pending() == 0)
         assert all(loader.has(im) for im in images[40:42])
         assert not any(loader.has(im) for im in images[:40])
         assert loader.requests == 2

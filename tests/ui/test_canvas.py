@@ -337,3 +337,95 @@ def test_huge_images_go_through_the_pyramid(project, tmp_path, qtbot, monkeypatc
 
     qtbot.waitUntil(magenta, timeout=10000)
     env.shot("huge_tiles")
+
+
+def test_changes_made_elsewhere_reach_the_canvas(env: Env) -> None:
+    """An import or job writes rows and notifies the project: the open image reloads."""
+    from lightable.store.project import Change
+
+    a = Annotation(env.image_ids[0], env.labels["car"], Box(400, 300, 50, 50))
+    env.project.annotations.add(a)
+    assert env.canvas.hit_test(QPointF(420, 320)) is None
+    env.project.notify(Change("annotations.changed", (env.image_ids[0],)))
+    env.qtbot.waitUntil(lambda: env.canvas.hit_test(QPointF(420, 320)) == a.id, timeout=3000)
+    # Our own edits do not trigger a reload (the document already has them).
+    env.canvas.set_tool("rect")
+    reloads = []
+    env.doc.subscribe(lambda ev: reloads.append(ev.cause))
+    env.drag([(100, 100), (150, 150)])
+    env.qtbot.wait(50)
+    assert "reload" not in reloads and len(env.stored()) == 2
+
+
+def test_per_object_opacity_and_hidden_objects(env: Env) -> None:
+    """The layers panel's per-object opacity (attributes["_opacity"]) and hidden flag are drawn."""
+    from lightable.core.commands import SetAttributes, UpdateAnnotation
+
+    a = add(env, Box(100, 100, 200, 150))
+    bare = np.array([int(v) for v in gradient(640, 480, 0)[175, 200]])
+    tinted = np.array(pixel(env, 200, 175))
+    assert np.abs(tinted - bare).max() > 15
+    env.doc.do(SetAttributes(a, {"_opacity": 0.0}))
+    assert np.abs(np.array(pixel(env, 200, 175)) - bare).max() <= 12
+    env.doc.do(SetAttributes(a, {"_opacity": 1.0}))
+    env.doc.do(UpdateAnnotation(a, hidden=True))
+    assert np.abs(np.array(pixel(env, 200, 175)) - bare).max() <= 12
+    assert env.canvas.hit_test(QPointF(200, 175)) is None
+
+
+def test_pixels_are_squares_past_400_percent(env: Env, tmp_path) -> None:
+    from PIL import Image as PILImage
+
+    checker = np.zeros((480, 640, 3), np.uint8)
+    checker[(np.add.outer(np.arange(480), np.arange(640)) % 2) == 1] = 255
+    PILImage.fromarray(checker).save(tmp_path / "images" / "img1.png")
+    c = env.canvas
+    c.show_image(env.image_ids[1])
+    env.qtbot.waitUntil(lambda: not c.is_loading())
+    c.set_zoom(8.0)
+    c.center_on(QPointF(320, 240))
+    c.repaint()
+    img = c.grab().toImage()
+    p = env.vp(320, 240)  # top-left corner of pixel (320, 240): white (320 + 240 is even -> black)
+    block = [
+        img.pixelColor(p.x() + dx, p.y() + dy).red() for dx in range(1, 7) for dy in range(1, 7)
+    ]
+    assert set(block) == {0}  # one flat 8 x 8 square, no filtering
+    right = [
+        img.pixelColor(p.x() + 8 + dx, p.y() + dy).red() for dx in range(1, 7) for dy in range(1, 7)
+    ]
+    assert set(right) == {255}
+
+
+def test_live_ids_are_left_to_the_tool(env: Env) -> None:
+    """A tool drawing an object itself (a brush stroke) hides its committed drawing meanwhile."""
+    a = add(env, Box(100, 100, 200, 150))
+    bare = np.array([int(v) for v in gradient(640, 480, 0)[175, 200]])
+    env.canvas.set_live_ids([a])
+    assert np.abs(np.array(pixel(env, 200, 175)) - bare).max() <= 12
+    env.canvas.set_live_ids(())
+    assert np.abs(np.array(pixel(env, 200, 175)) - bare).max() > 15
+
+
+def test_object_opacity_applies_to_live_previews(env: Env) -> None:
+    """A reshape or move in progress is drawn live: with the object's own opacity too."""
+    from lightable.core.commands import SetAttributes
+
+    a = add(env, Box(100, 100, 200, 150))
+    env.doc.do(SetAttributes(a, {"_opacity": 0.0}))
+    bare = np.array([int(v) for v in gradient(640, 480, 0)[175, 200]])
+    env.canvas.set_tool("select")
+    env.doc.select([a])
+    # Drag the bottom-right handle: the preview replaces the committed drawing.
+    env.press(300, 250)
+    env.move(310, 255)
+    env.move(320, 260)
+    assert env.canvas.overlay.preview  # a reshape is in progress
+    assert np.abs(np.array(pixel(env, 200, 175)) - bare).max() <= 12
+    env.release(320, 260)
+    env.doc.do(SetAttributes(a, {"_opacity": 1.0}))
+    env.press(320, 260)
+    env.move(330, 265)
+    assert np.abs(np.array(pixel(env, 200, 175)) - bare).max() > 15  # drawn when opaque
+    env.release(330, 265)
+    assert env.stored()[0].geometry.bbox() == pytest.approx((100, 100, 230, 165), abs=1.0)

@@ -157,3 +157,26 @@ def test_format_duration():
     assert format_duration(5.4) == "5s"
     assert format_duration(75) == "1:15"
     assert format_duration(3725) == "1:02:05"
+
+
+def test_screenshot_of_jobs_panel(qtbot, runner, dark_theme):
+    from pathlib import Path
+
+    from tests.ui.conftest import loop_until
+
+    panel = JobsPanel(runner)
+    qtbot.addWidget(panel)
+    panel.resize(520, 260)
+    panel.show()
+    done = runner.start("Building thumbnails", counting_job, 40, 0.001)
+    bad = runner.start("Import annotations.json", failing_job)
+    gate = threading.Event()
+    running = runner.start("Adding /data/street", counting_job, 5000, 0.002, gate=gate)
+    gate.set()
+    loop_until(lambda: not done.is_active() and not bad.is_active() and running.progress.done > 100)
+    loop_until(lambda: panel.row(running).bar.value() > 0)
+    out = Path("/tmp/shots")
+    out.mkdir(exist_ok=True)
+    assert panel.grab().save(str(out / "jobs_panel.png"))
+    running.cancel()
+    loop_until(lambda: not running.is_active())

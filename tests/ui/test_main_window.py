@@ -11,7 +11,7 @@ from PySide6.QtTest import QTest
 from lightable.core.model import ImageStatus
 from lightable.ui.main_window import MainWindow
 from lightable.ui.settings import Settings
-from tests.ui.conftest import activate, make_jpeg, settle
+from tests.ui.conftest import activate, loop_until, make_jpeg, run_loop, settle
 
 SHOTS = Path("/tmp/shots")
 
@@ -134,10 +134,12 @@ def test_no_two_actions_share_a_shortcut(window):
     assert window.registry.conflicts() == {}
 
 
-def test_shortcuts_window_lists_every_action(window, qtbot):
+def test_shortcuts_window_lists_every_action(dark_theme, window, qtbot):
     press(window, Qt.Key.Key_F1)
     dlg = window.shortcuts_dialog
     qtbot.waitExposed(dlg)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    dlg.grab().save(str(SHOTS / "shortcuts.png"))
     assert sorted(dlg.visible_action_ids()) == sorted(window.registry.ids())
     for must in ("image.next", "image.previous", "image.next_unfinished", "image.mark_done",
                  "file.open_project", "edit.undo", "view.zoom_fit", "label.pick_1"):  # fmt: skip
@@ -194,7 +196,7 @@ def test_add_images_folder_runs_as_a_job(window, qtbot, tmp_path):
         pass
 
 
-def test_screenshot_of_the_main_window(window, qtbot):
+def test_screenshot_of_the_main_window(dark_theme, window, qtbot):
     SHOTS.mkdir(parents=True, exist_ok=True)
     b = window.browser
     window.project.images.set_status(b.ids()[:5], ImageStatus.DONE)
@@ -203,12 +205,9 @@ def test_screenshot_of_the_main_window(window, qtbot):
         window.project.labels.ensure(name, color)
     window.navigator.open(b.ids()[6])
     loader = b.loader
-    qtbot.waitUntil(
-        lambda: all(loader.has(im) for im in b.model.images(*b.grid.visible_rows())),
-        timeout=5000,
-    )
+    loop_until(lambda: all(loader.has(im) for im in b.model.images(*b.grid.visible_rows())))
     qtbot.waitUntil(lambda: window.labels_panel.tree.topLevelItemCount() == 3, timeout=2000)
-    qtbot.wait(300)
+    run_loop(300)
     pm = window.grab()
     assert pm.size() == window.size()
     assert pm.save(str(SHOTS / "main_window.png"))
@@ -220,7 +219,7 @@ def test_screenshot_of_the_main_window(window, qtbot):
     b.grab().save(str(SHOTS / "browser_broken.png"))
 
 
-def test_welcome_page_without_a_project(make_window, qtbot):
+def test_welcome_page_without_a_project(dark_theme, make_window, qtbot):
     w = make_window()
     assert w.central.currentWidget() is w.welcome
     assert not w.registry.action("image.next").isEnabled()
@@ -249,3 +248,101 @@ def test_lazy_editing_builds_the_canvas_after_the_browser(qtbot, indexed_project
     assert "&Undo" in edit_menu
     assert w.labels_panel.session is w.session
     w.close()
+
+
+def test_typing_in_the_filter_box_does_not_trigger_single_key_shortcuts(window, qtbot):
+    window.project.labels.ensure("cat", "#f28e2b")
+    window.project.labels.ensure("dog", "#4e79a7")
+    qtbot.waitUntil(lambda: window.labels_panel.tree.topLevelItemCount() == 2, timeout=3000)
+    window.labels_panel.pick(1)
+    before_label = window.labels_panel.active_label_id()
+    window.navigator.open(window.browser.ids()[0])
+    before_image = shown(window)
+    press(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)  # focus the filter
+    assert window.browser.search.hasFocus()
+    QTest.keyClicks(window.browser.search, "da2")
+    assert window.browser.search.text() == "da2"
+    assert shown(window) == before_image  # "d"/"a" did not step
+    assert window.labels_panel.active_label_id() == before_label  # "2" did not pick
+
+
+def test_theme_switch_is_applied_and_remembered(window, qtbot):
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from lightable.ui import theme
+
+    window.registry.trigger("view.theme_dark")
+    dark_window = QApplication.palette().color(QPalette.ColorRole.Window)
+    try:
+        window.registry.trigger("view.theme_light")
+        light_window = QApplication.palette().color(QPalette.ColorRole.Window)
+        assert light_window.lightness() > dark_window.lightness() + 100
+        assert Settings().theme() == "light"
+        assert window.registry.action("view.theme_light").isChecked()
+    finally:
+        theme.apply_theme(QApplication.instance(), "dark")
+
+
+def test_thumbnail_size_is_remembered(window, qtbot):
+    window.browser.size_slider.setValue(192)
+    assert window.browser.grid.delegate.thumb_size == 192
+    assert Settings().thumb_size() == 192
+
+
+class _FakeWindow:
+    def __init__(self, ok: bool = True) -> None:
+        self.opened: list[str] = []
+        self.demo = 0
+        self.ok = ok
+        self.welcome = type("W", (), {"set_message": lambda self, t: None})()
+
+    def open_project(self, target: str) -> bool:
+        self.opened.append(target)
+        return self.ok
+
+    def open_demo(self) -> None:
+        self.demo += 1
+
+
+def test_start_up_chooses_argument_then_last_project_then_demo(indexed_project, tmp_path):
+    from lightable.ui.app import open_initial_project
+
+    s = Settings()
+    w = _FakeWindow()
+    open_initial_project(w, s, "/some/project")
+    assert w.opened == ["/some/project"] and w.demo == 0
+
+    s.add_recent_project(str(indexed_project.folder))
+    w = _FakeWindow()
+    open_initial_project(w, s, None)
+    assert w.opened == [str(indexed_project.folder)]
+
+    s.remove_recent_project(str(indexed_project.folder))
+    s.add_recent_project(str(tmp_path / "gone"))  # a last project that no longer exists
+    w = _FakeWindow()
+    open_initial_project(w, s, None)
+    assert w.opened == [] and w.demo == 1  # no demo yet: it is built (as a job)
+
+
+def test_demo_project_is_built_as_a_job_and_opened(make_window, monkeypatch, tmp_path):
+    import lightable.jobs.demo as demo
+    from lightable.jobs.indexing import index_folders
+    from lightable.store.project import Project
+
+    def fake_build(folder, n_images=240, state=None, seed=7):  # a small, fast stand-in
+        images = tmp_path / "demo_images"
+        for i in range(3):
+            make_jpeg(images / f"d_{i}.jpg", seed=i)
+        project = Project.create(folder, name="Lightable demo")
+        index_folders(project, [images])
+        return project
+
+    monkeypatch.setattr(demo, "build_demo", fake_build)
+    w = make_window()
+    w.open_demo()
+    assert w.runner.jobs and w.runner.jobs[-1].title == "Building the demo project"
+    loop_until(lambda: w.project is not None, 20_000)
+    assert w.project.name == "Lightable demo"
+    assert Path(w.project.folder) == Settings().demo_folder()
+    loop_until(lambda: w.browser.model.rowCount() == 3)

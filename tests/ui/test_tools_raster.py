@@ -503,3 +503,118 @@ def test_live_stroke_is_drawn_when_zoomed_out(world: World) -> None:
     assert live.green() > background.green() + 30 and live.red() < background.red() - 20
     QTest.mouseRelease(c, LEFT, NO, world.vp(100, 80))
     assert len(world.stored()) == 1
+
+
+# -- the live mask replaces the committed one during a stroke ----------------------------
+
+
+def _color_at(world: World, x: float, y: float) -> np.ndarray:
+    img = world.canvas.grab().toImage()
+    c = img.pixelColor(world.vp(x, y))
+    return np.array([c.red(), c.green(), c.blue()])
+
+
+@pytest.mark.parametrize("object_opacity", [1.0, 0.5])
+def test_erasing_an_existing_mask_hides_the_committed_pixels_during_the_stroke(
+    world: World, object_opacity: float
+) -> None:
+    """While the eraser works on a committed mask, what it erased shows the image (the
+    committed rendering must not show through the live mask's holes), and what it did
+    not erase looks exactly as committed (one mask opacity rule for both)."""
+    from lightable.core.commands import SetAttributes
+
+    c = world.canvas
+    c.set_tool("brush")
+    c.tool().set_size(40)
+    world.stroke([(30, 80), (110, 80)])  # red half of the scene
+    [ann] = world.stored()
+    if object_opacity != 1.0:
+        world.doc.do(SetAttributes(ann.id, {"_opacity": object_opacity}))
+    world.canvas.repaint()
+    inside, erased = (45, 80), (95, 80)
+    committed = _color_at(world, *inside)
+    assert np.abs(committed - np.array(RED)).max() > 30  # the mask is visible there
+    assert np.abs(_color_at(world, *erased) - committed).max() <= 2
+
+    c.set_tool("eraser")
+    c.tool().set_size(30)
+    QTest.mousePress(c, LEFT, NO, world.vp(88, 80))
+    QTest.mouseMove(c, world.vp(102, 80))
+    QTest.mouseMove(c, world.vp(104, 80))
+    c.repaint()
+    # Erased: the image itself, not the committed mask's colour.
+    assert np.abs(_color_at(world, *erased) - np.array(RED)).max() <= 3
+    # Not erased: drawn live, the same colour as committed.
+    assert np.abs(_color_at(world, *inside) - committed).max() <= 3
+    QTest.mouseRelease(c, LEFT, NO, world.vp(104, 80))
+
+    stored = world.stored_mask(ann.id)
+    x, y = (int(v) for v in world.img(*erased))
+    assert stored[y, x] == 0 and stored[80, 45] == 1
+    c.repaint()
+    assert np.abs(_color_at(world, *erased) - np.array(RED)).max() <= 3
+    assert np.abs(_color_at(world, *inside) - committed).max() <= 2
+    assert c.overlay._excluded == set()  # nothing left hidden after the stroke
+
+
+def test_a_cancelled_erase_shows_the_committed_mask_again(world: World) -> None:
+    c = world.canvas
+    c.set_tool("brush")
+    c.tool().set_size(40)
+    world.stroke([(30, 80), (110, 80)])
+    [ann] = world.stored()
+    c.repaint()
+    committed = _color_at(world, 95, 80)
+    c.set_tool("eraser")
+    c.tool().set_size(30)
+    QTest.mousePress(c, LEFT, NO, world.vp(88, 80))
+    QTest.mouseMove(c, world.vp(104, 80))
+    c.repaint()
+    assert np.abs(_color_at(world, 95, 80) - np.array(RED)).max() <= 3
+    QTest.keyClick(c, Qt.Key.Key_Escape)
+    QTest.mouseRelease(c, LEFT, NO, world.vp(104, 80))
+    c.repaint()
+    assert np.abs(_color_at(world, 95, 80) - committed).max() <= 2
+    assert world.stored_mask(ann.id)[80, 95] == 1 and len(world.doc.history) == 1
+
+
+def test_leaving_the_canvas_tells_the_tool(world: World) -> None:
+    """The canvas calls Tool.leave() (no event filter of the tool's own)."""
+    c = world.canvas
+    c.set_tool("eraser")
+    tool = c.tool()
+    QTest.mouseMove(c, world.vp(60, 60))
+    assert tool._hover is not None
+    calls = []
+    original = tool.leave
+    tool.leave = lambda: (calls.append(1), original())
+    QApplication.sendEvent(c, QEvent(QEvent.Type.Leave))
+    assert calls == [1] and tool._hover is None
+
+
+def test_tool_options_widget_for_the_window(world: World, qtbot) -> None:
+    c = world.canvas
+    c.set_tool("select")
+    assert c.tool_options_widget() is None
+    c.set_tool("brush")
+    w = c.tool_options_widget()
+    qtbot.addWidget(w)
+    assert w is c.tool_options_widget()  # made once, then reused
+    QTest.keyClick(c, Qt.Key.Key_BracketRight)
+    assert w.size.value() == int(c.tool().size)  # follows the keys
+    # Per-class mode is shared by brush and eraser: the eraser's bar shows the change.
+    c.set_tool("eraser")
+    e = c.tool_options_widget()
+    qtbot.addWidget(e)
+    assert e is not w
+    w.per_class.setChecked(True)
+    assert c.tool_options_widget().per_class.isChecked()
+    c.set_tool("wand")
+    wand_bar = c.tool_options_widget()
+    assert wand_bar is not None
+    wand_bar.deleteLater()  # a window that deleted it anyway: the next call makes another
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    QTest.keyClick(c, Qt.Key.Key_BracketRight)  # the tool must not touch the dead widget
+    again = c.tool_options_widget()
+    qtbot.addWidget(again)
+    assert again.tolerance.value() == c.tool().tolerance

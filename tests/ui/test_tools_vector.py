@@ -349,3 +349,37 @@ def test_screenshot_of_a_busy_canvas(env: Env) -> None:
     env.doc.select([poly])
     path = env.shot("busy")
     assert path.stat().st_size > 10_000
+
+
+def test_ctrl_z_while_drawing_takes_back_a_vertex(env: Env) -> None:
+    a = add(env, Box(10, 10, 20, 20))
+    env.key(Qt.Key.Key_P)
+    for x, y in [(100, 100), (200, 100), (200, 200), (300, 300)]:
+        env.click(x, y)
+    env.key(Qt.Key.Key_Z, Ctrl)  # the last vertex, not the box added before
+    env.key(Qt.Key.Key_Return)
+    polys = [x for x in env.stored() if x.id != a]
+    assert len(polys) == 1 and polys[0].geometry.points() == [(100, 100), (200, 100), (200, 200)]
+    assert env.project.annotations.get(a) is not None
+
+
+def test_dragging_a_large_selection_moves_everything(env: Env) -> None:
+    """More shapes than the live-path limit: the drag is drawn from a sprite, the result is the same."""
+    from lightable.ui.canvas import overlay
+
+    ids = [
+        add(env, Box(20 + 12 * (i % 40), 20 + 12 * (i // 40), 8, 8))
+        for i in range(overlay.SPRITE_ABOVE + 40)
+    ]
+    env.key(Qt.Key.Key_V)
+    env.key(Qt.Key.Key_A, Ctrl)
+    env.press(24, 24)
+    for k in range(1, 6):
+        env.move(24 + 4 * k, 24 + 2 * k)
+    env.shot("select_many_moving")
+    env.release(44, 34)
+    moved = {a.id: a.geometry for a in env.stored()}
+    assert (
+        moved[ids[0]] == Box(40, 30, 8, 8)
+        and moved[ids[-1]].x == Box(20 + 12 * ((len(ids) - 1) % 40), 0, 8, 8).x + 20
+    )

@@ -62,7 +62,11 @@ class ImageDocument:
         history: History | None = None,
         labels: Iterable[Label] = (),
         annotations: Iterable[Annotation] = (),
+        *,
+        bboxes: np.ndarray | None = None,
     ) -> None:
+        """``bboxes``: optional N x 4 xywh of ``annotations`` (same order), as the store
+        keeps them in its x/y/w/h columns; saves computing every geometry's box."""
         if image.id is None:
             raise ValidationError("document: the image has no id")
         self.image = image
@@ -75,7 +79,7 @@ class ImageDocument:
         self._selection: set[int] = set()
         self._listeners: list[DocumentListener] = []
         self._boxes = _BoxIndex()
-        self._load(annotations)
+        self._load(annotations, bboxes)
 
     @property
     def image_id(self) -> int:
@@ -222,12 +226,15 @@ class ImageDocument:
         annotations: Iterable[Annotation],
         labels: Iterable[Label] | None = None,
         image: Image | None = None,
+        *,
+        bboxes: np.ndarray | None = None,
     ) -> None:
-        """Replace the content with fresh rows (after a change made elsewhere)."""
+        """Replace the content with fresh rows (after a change made elsewhere);
+        ``bboxes`` as in the constructor."""
         before = set(self._anns)
         self._anns.clear()
         self._boxes = _BoxIndex()
-        self._load(annotations)
+        self._load(annotations, bboxes)
         if labels is not None:
             self.labels = {lb.id: lb for lb in labels if lb.id is not None}
         if image is not None:
@@ -245,9 +252,26 @@ class ImageDocument:
             )
         )
 
-    def _load(self, annotations: Iterable[Annotation]) -> None:
-        for a in annotations:
-            if a.image_id != self.image_id or a.id is None:
+    def _load(self, annotations: Iterable[Annotation], bboxes: np.ndarray | None = None) -> None:
+        anns = list(annotations)
+        image_id = self.image_id
+        if (
+            bboxes is not None
+            and len(bboxes) == len(anns)
+            and not self._anns
+            and all(a.image_id == image_id and a.id is not None for a in anns)
+        ):
+            # The store's own rows, with their boxes: one dict and two arrays instead
+            # of a Python bbox() per annotation (10k polygons: ~0.1 s).
+            by_id: dict[int, Annotation] = {a.id: a for a in anns}  # type: ignore[misc]
+            if len(by_id) == len(anns):
+                self._anns = by_id
+                ids = np.fromiter(by_id, np.int64, len(by_id))
+                self._boxes = _BoxIndex.from_arrays(ids, np.asarray(bboxes, np.float64))
+                self._order = None
+                return
+        for a in anns:
+            if a.image_id != image_id or a.id is None:
                 continue
             self._anns[a.id] = a
             self._boxes.set(a.id, a.geometry.bbox())
@@ -483,6 +507,19 @@ class _BoxIndex:
         self._ids = np.zeros(64, dtype=np.int64)
         self._xywh = np.zeros((64, 4), dtype=np.float64)
         self._row: dict[int, int] = {}
+
+    @classmethod
+    def from_arrays(cls, ids: np.ndarray, xywh: np.ndarray) -> _BoxIndex:
+        """An index of unique ``ids`` (int64[N]) with boxes ``xywh`` (float64[N, 4])."""
+        n = len(ids)
+        idx = cls()
+        cap = max(64, n)
+        idx._ids = np.zeros(cap, dtype=np.int64)
+        idx._xywh = np.zeros((cap, 4), dtype=np.float64)
+        idx._ids[:n] = ids
+        idx._xywh[:n] = np.reshape(xywh, (n, 4))
+        idx._row = dict(zip(ids.tolist(), range(n), strict=True))
+        return idx
 
     def set(self, ann_id: int, bbox: tuple[float, float, float, float]) -> None:
         r = self._row.get(ann_id)

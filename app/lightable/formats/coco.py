@@ -24,6 +24,7 @@ The writer lives in ``formats/coco_write.py``.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -42,6 +43,8 @@ from lightable.formats.model import (
     Report,
 )
 from lightable.formats.registry import FormatSpec, register
+from lightable.formats.rows import paused_gc
+from lightable.formats.stored import with_source_text
 
 NAME = "coco"
 CLIP_TOLERANCE = 1.0  # pixels outside the image that are left alone (float rounding in tools)
@@ -67,21 +70,102 @@ def read(path: Path, report: Report, gt: str | os.PathLike[str] | None = None) -
         files = [path]
     out = Dataset(format=NAME, source=str(path))
     for f in files:
-        data = safe_io.load_json(f, allow_nan=True)
         split = _split_of(f) if len(files) > 1 or _split_of(f) else None
-        if isinstance(data, list):
-            ds = _read_results(f, data, report, gt_data, Path(gt) if gt else None)
-        elif isinstance(data, dict):
-            if _is_panoptic(data):
-                raise BadInputError(
-                    f, "a COCO panoptic file (segments_info): import it with --format coco_panoptic"
-                )
-            ds = _read_instances(f, data, report, split)
-        else:
-            raise BadInputError(f, f"expected a JSON object or array, got {type(data).__name__}")
-        del data
+        with paused_gc():
+            text = safe_io.read_text(f, safe_io.current_limits().json_bytes)
+            start = _WS.match(text).end()  # type: ignore[union-attr]
+            if text.startswith("{", start):
+                ds = _stream(f, text, start, report, split)
+            else:
+                data = safe_io.load_json_bytes(text, f, allow_nan=True)
+                if not isinstance(data, list):
+                    raise BadInputError(
+                        f, f"expected a JSON object or array, got {type(data).__name__}"
+                    )
+                ds = _read_results(f, data, report, gt_data, Path(gt) if gt else None)
+                del data
+            del text
         _merge(out, ds, report, f)
     return out
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()  # NaN/Infinity read as floats: the finite checks name the item
+
+
+def _stream(f: Path, text: str, i: int, report: Report, split: str | None) -> Dataset:
+    """Walk the top-level object; the ``annotations`` array is parsed one element at a time
+    (``raw_decode``) and converted at once, so a 450 MB file never exists as a whole parse
+    tree next to the dataset built from it."""
+
+    def value(pos: int) -> tuple[Any, int]:
+        try:
+            return _DECODER.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise BadInputError(
+                f, f"malformed JSON: {exc.msg}", f"line {exc.lineno} column {exc.colno}"
+            ) from None
+        except RecursionError:
+            raise BadInputError(f, "malformed JSON: nested too deeply") from None
+
+    def expect(pos: int, chars: str, what: str) -> int:
+        pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+        if pos >= len(text) or text[pos] not in chars:
+            line = text.count("\n", 0, pos) + 1
+            col = pos - text.rfind("\n", 0, pos)
+            raise BadInputError(f, f"malformed JSON: expecting {what}", f"line {line} column {col}")
+        return pos
+
+    top: dict[str, Any] = {}
+    reader: _Instances | None = None
+    i += 1
+    if text[expect(i, '"}', "a key")] == "}":
+        raise BadInputError(f, "not a COCO file: no 'images' list")
+    while True:
+        i = expect(i, '"', "a key")
+        key, i = value(i)
+        i = expect(i, ":", "':'") + 1
+        i = _WS.match(text, i).end()  # type: ignore[union-attr]
+        if key == "annotations" and text.startswith("[", i) and "images" in top:
+            reader = _Instances(f, report, split)
+            reader.start(top.pop("images"))
+            i = _stream_array(text, i + 1, value, expect, reader)
+        else:
+            top[key], i = value(i)
+        i = expect(i, ",}", "',' or '}'")
+        if text[i] == "}":
+            break
+        i += 1
+    if _WS.match(text, i + 1).end() != len(text):  # type: ignore[union-attr]
+        raise BadInputError(f, "malformed JSON: extra data after the top-level object")
+    if reader is None:
+        return _read_instances(f, top, report, split)
+    reader.ctx.source = None
+    return reader.finish(top.get("categories"))
+
+
+def _stream_array(text: str, i: int, value: Any, expect: Any, reader: _Instances) -> int:
+    """Feed the elements of the array starting after its '[' to ``reader``; returns the
+    position after the ']'."""
+    n = 0
+    i = expect(i, '{["tfn0123456789-]NI', "a value or ']'")
+    if text[i] == "]":
+        return i + 1
+    while True:
+        start = i
+        a, i = value(i)
+        if n == 0 and isinstance(a, dict) and "segments_info" in a:
+            raise BadInputError(
+                reader.f,
+                "a COCO panoptic file (segments_info): import it with --format coco_panoptic",
+            )
+        reader.ctx.source = text[start:i]
+        reader.add(a, n)
+        n += 1
+        i = expect(i, ",]", "',' or ']'")
+        if text[i] == "]":
+            return i + 1
+        i = _WS.match(text, i + 1).end()
 
 
 def _coco_files(folder: Path) -> list[Path]:
@@ -138,6 +222,8 @@ class _Ctx:
         self.f = f
         self.src = str(f)
         self.report = report
+        # The JSON text of the annotation being read, when the file is streamed.
+        self.source: str | None = None
 
     def err(self, problem: str, where: str | None = None) -> None:
         self.report.error(self.src, problem, where)
@@ -259,30 +345,77 @@ class _Locator:
         return rel
 
 
+class _Instances:
+    """Reads one instances/keypoints file annotation by annotation.
+
+    Category names are resolved at the end: official COCO files list ``categories``
+    after ``annotations``, and a streamed file has them only then (see ``_stream``).
+    """
+
+    def __init__(self, f: Path, report: Report, split: str | None) -> None:
+        self.ctx = _Ctx(f, report)
+        self.f = f
+        self.split = split
+        self.root = _image_root(f)
+        self.ds = Dataset(format=NAME, root=str(self.root), source=str(f))
+        self.images: dict[Any, DatasetImage | None] = {}
+        self.seen: set[Any] = set()
+        self.kpt_counts: dict[Any, int] = {}
+        self.by_cat: dict[Any, list[DatasetObject]] = {}
+
+    def start(self, images_raw: Any) -> None:
+        if not isinstance(images_raw, list):
+            raise BadInputError(self.f, "'images' must be a list")
+        self.images = _read_images(self.ctx, images_raw, self.root, self.split, self.ds)
+
+    def add(self, a: Any, i: int) -> None:
+        if isinstance(a, dict) and isinstance(a.get("keypoints"), list):
+            cid = a.get("category_id")
+            n = len(a["keypoints"]) // 3
+            if n > self.kpt_counts.get(cid, 0):
+                self.kpt_counts[cid] = n
+        _read_annotation(self.ctx, a, i, self.images, self.by_cat, self.seen)
+
+    def finish(self, categories: Any) -> Dataset:
+        labels, cat_names = _read_categories(self.ctx, categories or [], self.kpt_counts)
+        self.ds.labels = labels
+        dropped = False
+        for cid, objs in self.by_cat.items():
+            name = cat_names.get(cid) if isinstance(cid, int | str) else None
+            if name is not None:
+                for o in objs:
+                    o.label = name
+                continue
+            dropped = True
+            for aid in dict.fromkeys(o.source_id for o in objs):
+                where = f"annotation id {aid}"
+                self.ctx.err(
+                    f"annotation points at category id {cid!r}, which is not in 'categories'",
+                    where,
+                )
+        if dropped:
+            for im in self.ds.images:
+                im.objects = [o for o in im.objects if o.label]
+        return self.ds
+
+
 def _read_instances(f: Path, data: dict[str, Any], report: Report, split: str | None) -> Dataset:
-    ctx = _Ctx(f, report)
+    if _is_panoptic(data):
+        raise BadInputError(
+            f, "a COCO panoptic file (segments_info): import it with --format coco_panoptic"
+        )
     for key in ("images", "annotations", "categories"):
         if key in data and not isinstance(data[key], list):
             raise BadInputError(f, f"'{key}' must be a list")
-    images_raw = data.get("images") or []
-    anns = data.get("annotations") or []
     if "images" not in data:
         raise BadInputError(f, "not a COCO file: no 'images' list")
-    # Keypoint counts per category, for categories that declare no names.
-    kpt_counts: dict[Any, int] = {}
-    for a in anns:
-        if isinstance(a, dict) and isinstance(a.get("keypoints"), list):
-            cid = a.get("category_id")
-            kpt_counts[cid] = max(kpt_counts.get(cid, 0), len(a["keypoints"]) // 3)
-    labels, cat_names = _read_categories(ctx, data.get("categories") or [], kpt_counts)
-    root = _image_root(f)
-    ds = Dataset(format=NAME, root=str(root), labels=labels, source=str(f))
-    images = _read_images(ctx, images_raw, root, split, ds)
-    seen_ann: set[Any] = set()
+    r = _Instances(f, report, split)
+    r.start(data["images"])
+    anns = data.get("annotations") or []
     for i, a in enumerate(anns):
-        _read_annotation(ctx, a, i, images, cat_names, seen_ann)
-        anns[i] = None  # free the parsed JSON as we go (million-annotation files)
-    return ds
+        r.add(a, i)
+        anns[i] = None  # free the parsed JSON as we go
+    return r.finish(data.get("categories"))
 
 
 def _read_images(
@@ -331,9 +464,11 @@ def _read_annotation(
     a: Any,
     i: int,
     images: dict[Any, DatasetImage | None],
-    cat_names: dict[Any, str],
+    by_cat: dict[Any, list[DatasetObject]],
     seen: set[Any],
 ) -> None:
+    """Objects of one annotation, appended to its image; their label is filled in by
+    ``_Instances.finish`` once the categories are known (``by_cat`` collects them)."""
     if not isinstance(a, dict):
         ctx.err("annotation is not an object", f"annotations[{i}]")
         return
@@ -352,8 +487,7 @@ def _read_annotation(
     if im is None:
         return  # the image itself was refused and reported
     cid = a.get("category_id")
-    label = cat_names.get(cid)
-    if label is None:
+    if not isinstance(cid, int | str) or isinstance(cid, bool):
         ctx.err(f"annotation points at category id {cid!r}, which is not in 'categories'", where)
         return
     try:
@@ -379,18 +513,21 @@ def _read_annotation(
             ctx.err(exc.problem, where)
             return
     group = aid if len(objs) > 1 else None
+    bucket = by_cat.get(cid)
+    if bucket is None:
+        bucket = by_cat[cid] = []
     for g in objs:
-        im.objects.append(
-            DatasetObject(
-                label=label,
-                geometry=g,
-                attributes=dict(attrs) if len(objs) > 1 else attrs,
-                score=score,
-                source_id=aid,
-                group=group,
-                iscrowd=iscrowd,
-            )
+        o = DatasetObject(
+            label="",
+            geometry=g,
+            attributes=dict(attrs) if len(objs) > 1 else attrs,
+            score=score,
+            source_id=aid,
+            group=group,
+            iscrowd=iscrowd,
         )
+        im.objects.append(o)
+        bucket.append(o)
 
 
 def _clip(vals: list[float], w: int | None, h: int | None) -> tuple[list[float], bool]:
@@ -478,6 +615,8 @@ def _polygon(ctx: _Ctx, seg: list[Any], im: DatasetImage, where: str) -> Polygon
         ctx.warn("segmentation more than 1 px outside the image; clipped", where)
     if not rings:
         return None
+    if ctx.source is not None and not clipped and len(rings) == len(seg):
+        return with_source_text(tuple(rings), ctx.source)
     return _fast_polygon(tuple(rings))
 
 

@@ -32,6 +32,7 @@ from lightable.formats.model import (
     MediaMode,
     Report,
 )
+from lightable.formats.rows import paused_gc
 from lightable.formats.stored import from_text
 from lightable.store import schema
 
@@ -321,9 +322,10 @@ def export_dataset(
     """Write the selection into ``out_dir`` atomically; returns the report (plan first)."""
     options = options or ExportOptions()
     spec = _writer_spec(fmt)
-    ds = dataset if dataset is not None else collect_dataset(project, options, spec.name)
-    report = plan_dataset(spec, ds, options)
-    write_dataset(spec, ds, Path(out_dir), report, options)
+    with paused_gc():
+        ds = dataset if dataset is not None else collect_dataset(project, options, spec.name)
+        report = plan_dataset(spec, ds, options)
+        write_dataset(spec, ds, Path(out_dir), report, options)
     return report
 
 

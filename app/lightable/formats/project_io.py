@@ -40,6 +40,7 @@ from lightable.formats.rows import (
     annotation_tuple,
     annotation_tuples,
     insert_tuples,
+    paused_gc,
     prediction_tuple,
 )
 from lightable.store import schema
@@ -149,13 +150,14 @@ def import_dataset(
     )
     if state is not None:
         state.set_message("checking images")
-    plan = prepare(project, dataset, report, summary, dry_run)
-    try:
-        _write(project, dataset, plan, report, summary, dry_run, run_name, state)
-    except BaseException:
-        for f in plan.written_files:
-            f.unlink(missing_ok=True)
-        raise
+    with paused_gc():
+        plan = prepare(project, dataset, report, summary, dry_run)
+        try:
+            _write(project, dataset, plan, report, summary, dry_run, run_name, state)
+        except BaseException:
+            for f in plan.written_files:
+                f.unlink(missing_ok=True)
+            raise
     if dry_run:
         for f in plan.written_files:
             f.unlink(missing_ok=True)
@@ -354,7 +356,7 @@ def _write_annotations(
         if label_id is None:
             continue  # the label itself was refused (reported above)
         g = obj.geometry
-        if type(g) is not Polygon:
+        if not isinstance(g, Polygon):
             # Checked one by one so that a bad geometry names its annotation.
             try:
                 if isinstance(g, Mask) and g._bbox is None:

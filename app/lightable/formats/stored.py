@@ -11,6 +11,7 @@ validated polygons.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from lightable.core.geometry import Polygon
@@ -38,6 +39,32 @@ class StoredPolygon(Polygon):
 
     def __repr__(self) -> str:
         return f"StoredPolygon({self.rings_json[:60]}...)"
+
+
+_SEGMENTATION = re.compile(r'"segmentation"\s*:\s*(\[[\s0-9.,eE+\-\[\]]*\])')
+_NO_WS = str.maketrans("", "", " \t\n\r")
+
+
+def with_source_text(rings: tuple[tuple[float, ...], ...], source: str) -> Polygon:
+    """A polygon that also keeps the JSON text its rings were parsed from, so that storing it
+    does not print a million polygons' floats again (``repr`` is most of a big import's
+    write time). ``source`` is the JSON text of the COCO annotation the rings came from.
+
+    The text is kept only when ``"segmentation"`` occurs once in it (a duplicate key, or the
+    same key nested in ``attributes``, could otherwise point at other numbers): then the
+    match is that key's value, which held only numbers, so it parses to exactly ``rings``.
+    """
+    p = object.__new__(StoredPolygon)
+    object.__setattr__(p, "_parsed", rings)
+    raw = ""
+    if source.count('"segmentation"') == 1:
+        m = _SEGMENTATION.search(source)
+        if m is not None:
+            raw = m.group(1).translate(_NO_WS)
+    if not (raw.startswith("[[") and raw.count("[") == len(rings) + 1):
+        raw = json.dumps(rings)
+    object.__setattr__(p, "rings_json", raw)
+    return p
 
 
 def from_text(text: Any) -> StoredPolygon | None:

@@ -127,8 +127,12 @@ def decode_item(item: Item, spec: InputSpec, pin: bool = False) -> Decoded:
 def to_device(batch: list[Decoded], device: torch.device) -> list[torch.Tensor]:
     """uint8 HWC CPU tensors -> uint8 CHW device tensors (copies overlap with compute on CUDA)."""
     nb = device.type == "cuda"
+    # Contiguous CHW: a permuted (channels-last) view sends convolutions down a
+    # slower path on the CPU (about 30% slower measured with SSDlite).
     return [
-        d.array.to(device, non_blocking=nb).permute(2, 0, 1) for d in batch if d.array is not None
+        d.array.to(device, non_blocking=nb).permute(2, 0, 1).contiguous()
+        for d in batch
+        if d.array is not None
     ]
 
 
@@ -211,6 +215,19 @@ def process_batches(
         yield batch
 
 
+def _inline_batches(
+    items: Iterable[Item], spec: InputSpec, batch_size: int, pin: bool
+) -> Iterator[list[Decoded]]:
+    batch: list[Decoded] = []
+    for item in items:
+        batch.append(decode_item(item, spec, pin))
+        if len(batch) == batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def batches(
     items: Iterable[Item],
     spec: InputSpec,
@@ -220,6 +237,8 @@ def batches(
     pin: bool = False,
 ) -> Iterator[list[Decoded]]:
     w = default_workers() if workers is None else workers
+    if w == 0:  # decode in the caller's thread (one core, or debugging)
+        return _inline_batches(items, spec, batch_size, pin)
     if loader == "processes":
         return process_batches(items, spec, batch_size, w, pin)
     if loader != "threads":

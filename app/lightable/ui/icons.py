@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
+from PySide6.QtCore import QByteArray, QRectF, Qt
 from PySide6.QtGui import QIcon, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
@@ -59,7 +59,18 @@ def _icon(name: str, color: str, disabled: str) -> QIcon:
 
 
 def pixmap(name: str, size: int, color: str | None = None) -> QPixmap:
-    return icon(name, color).pixmap(QSize(size, size))
+    """``name`` rendered at exactly ``size`` pixels (a QIcon would not scale up past 32)."""
+    return _pixmap(name, size, color or theme.hex_color("text"))
+
+
+@lru_cache(maxsize=256)
+def _pixmap(name: str, size: int, color: str) -> QPixmap:
+    try:
+        svg = (icon_dir() / f"{name}.svg").read_text(encoding="utf-8")
+    except OSError:
+        return QPixmap()
+    renderer = QSvgRenderer(QByteArray(svg.replace("currentColor", color).encode()))
+    return _render(renderer, size) if renderer.isValid() else QPixmap()
 
 
 def _render(renderer: QSvgRenderer, size: int) -> QPixmap:
@@ -75,3 +86,4 @@ def _render(renderer: QSvgRenderer, size: int) -> QPixmap:
 def clear_cache() -> None:
     """Forget rendered icons (after a theme change)."""
     _icon.cache_clear()
+    _pixmap.cache_clear()

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -64,12 +64,6 @@ DOC_PANELS = [
 ]
 
 
-def _available(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(f"lightable.ui.panels.{module}") is not None
-
-
 class _CanvasStandIn(QWidget):
     """Takes the canvas's place for the half second before it is built."""
 
@@ -84,20 +78,51 @@ class _CanvasStandIn(QWidget):
         self.pending = image_id
 
 
+# The window's own actions: id, text, slot (method path on the window), icon, shortcut, tip.
+# The group is the id's prefix. The canvas and panels register theirs themselves.
+WINDOW_ACTIONS: list[tuple[str, str, str, str | None, Any, str]] = [
+    ("file.new_project", "&New project…", "ask_new_project", "new", "Ctrl+Shift+N", ""),
+    ("file.open_project", "&Open project…", "ask_open_project", "open", "Ctrl+O", ""),
+    ("file.add_images", "&Add images folder…", "ask_add_images", "folder-add", "Ctrl+Shift+I",
+     "Index a folder of images in place"),
+    ("file.close_project", "&Close project", "close_project", None, "Ctrl+Shift+W", ""),
+    ("file.quit", "&Quit", "close", None, "Ctrl+Q", ""),
+    ("image.next", "&Next image", "navigator.next", "next", "D",
+     "Next image in the browser's order"),
+    ("image.previous", "&Previous image", "navigator.previous", "previous", "A",
+     "Previous image in the browser's order"),
+    ("image.next_unfinished", "Next &unfinished image", "navigator.next_unfinished",
+     "next-unfinished", "Shift+D", "Next image that is new or in progress"),
+    ("image.mark_done", "Mark &done", "navigator.mark_done", "done", "Ctrl+Return",
+     "Mark the image (or the selected tiles) done"),
+    ("image.mark_done_next", "Mark done and go to next unfinished",
+     "navigator.mark_done_and_next", None, "Ctrl+Shift+Return", ""),
+    ("view.focus_filter", "Filter images…", "focus_filter", "search", "Ctrl+F",
+     "Filter the browser by path"),
+    ("view.reset_layout", "Reset panel layout", "reset_layout", None, None, ""),
+    ("help.shortcuts", "&Keyboard shortcuts", "show_shortcuts", "keyboard", ["Ctrl+/", "F1"],
+     ""),
+    ("help.about", "&About Lightable", "show_about", "info", None, ""),
+]  # fmt: skip
+
+
+def _resolve(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
 def _make_canvas() -> QWidget:
     from lightable.ui.canvas import CanvasWidget
 
     return CanvasWidget()
 
 
-def _make_panel(module: str, cls: str) -> QWidget | None:
-    """One of the canvas team's panels, or None while it is not there."""
+def _make_panel(module: str, cls: str) -> QWidget:
+    """One of the canvas team's panels (imported when editing is set up)."""
     import importlib
 
-    try:
-        return getattr(importlib.import_module(f"lightable.ui.panels.{module}"), cls)()
-    except ImportError:
-        return None
+    return getattr(importlib.import_module(f"lightable.ui.panels.{module}"), cls)()
 
 
 class WelcomePage(QWidget):
@@ -210,16 +235,13 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self._add_dock("browser", "Browser", self.browser, _LEFT)
         self._add_dock("labels", "Labels", self.labels_panel, _RIGHT)
-        for key, title, module, _cls, area in DOC_PANELS:
-            if _available(module):
-                self._add_dock(key, title, QWidget(), area)
+        for key, title, _module, _cls, area in DOC_PANELS:
+            self._add_dock(key, title, QWidget(), area)
         self._add_dock("jobs", "Jobs", self.jobs_panel, _BOTTOM)
-        if "tags" in self.docks and "properties" in self.docks:
-            self.tabifyDockWidget(self.docks["properties"], self.docks["tags"])
-            self.docks["properties"].raise_()
-        if "history" in self.docks:
-            self.tabifyDockWidget(self.docks["history"], self.docks["jobs"])
-            self.docks["history"].raise_()
+        self.tabifyDockWidget(self.docks["properties"], self.docks["tags"])
+        self.docks["properties"].raise_()
+        self.tabifyDockWidget(self.docks["history"], self.docks["jobs"])
+        self.docks["history"].raise_()
         self._layout_pending = True  # default dock sizes, applied once the window has its size
 
         self.navigator = Navigator(self.browser, self.canvas, self)
@@ -259,26 +281,20 @@ class MainWindow(QMainWindow):
         stand_in.deleteLater()
         self.navigator.canvas = self.canvas
         for key, _title, module, cls, _area in DOC_PANELS:
-            if key in self.docks:
-                panel = _make_panel(module, cls)
-                if panel is not None:
-                    self.doc_panels[key] = panel
-                    self.docks[key].setWidget(panel)
+            panel = _make_panel(module, cls)
+            self.doc_panels[key] = panel
+            self.docks[key].setWidget(panel)
         self.canvas.register_actions(self.registry)
         for panel in self.doc_panels.values():
-            if hasattr(panel, "register_actions"):
+            if hasattr(panel, "register_actions"):  # not every panel has actions
                 panel.register_actions(self.registry)
-        self._register_editing_fallbacks()
+        self._decorate_editing_actions()
         self._build_menus_and_toolbars()
-        for name, slot in (
-            ("imageChanged", self._image_changed),
-            ("documentChanged", self._document_changed),
-            ("zoomChanged", self._zoom_changed),
-            ("cursorMoved", self._cursor_moved),
-        ):
-            sig = getattr(self.canvas, name, None)
-            if sig is not None:
-                sig.connect(slot)
+        c = self.canvas
+        c.imageChanged.connect(self._image_changed)
+        c.documentChanged.connect(self._document_changed)
+        c.zoomChanged.connect(self._zoom_changed)
+        c.cursorMoved.connect(self._cursor_moved)
         if self.project is not None:
             self._attach_session()
             if stand_in.pending is not None:
@@ -305,122 +321,18 @@ class MainWindow(QMainWindow):
         return self.registry.add(id, text, cb, **kw)
 
     def _register_actions(self) -> None:
-        r, a = self.registry, self._act
-        a(
-            "file.new_project",
-            "&New project…",
-            self.ask_new_project,
-            "new",
-            shortcut="Ctrl+Shift+N",
-            group="File",
-        )
-        a(
-            "file.open_project",
-            "&Open project…",
-            self.ask_open_project,
-            "open",
-            shortcut=QKeySequence.StandardKey.Open,
-            group="File",
-        )
-        a(
-            "file.add_images",
-            "&Add images folder…",
-            self.ask_add_images,
-            "folder-add",
-            shortcut="Ctrl+Shift+I",
-            group="File",
-            tip="Index a folder of images in place",
-        )
-        a(
-            "file.close_project",
-            "&Close project",
-            self.close_project,
-            group="File",
-            shortcut="Ctrl+Shift+W",
-        )
-        a("file.quit", "&Quit", self.close, shortcut=QKeySequence.StandardKey.Quit, group="File")
-
-        self.labels_panel.register_actions(r)
-
-        a(
-            "image.next",
-            "&Next image",
-            lambda: self.navigator.step(1),
-            "next",
-            shortcut="D",
-            group="Image",
-            tip="Next image in the browser's order",
-        )
-        a(
-            "image.previous",
-            "&Previous image",
-            lambda: self.navigator.step(-1),
-            "previous",
-            shortcut="A",
-            group="Image",
-            tip="Previous image in the browser's order",
-        )
-        a(
-            "image.next_unfinished",
-            "Next &unfinished image",
-            self.navigator.next_unfinished,
-            "next-unfinished",
-            shortcut="Shift+D",
-            group="Image",
-            tip="Next image that is new or in progress",
-        )
-        a(
-            "image.mark_done",
-            "Mark &done",
-            self.navigator.mark_done,
-            "done",
-            shortcut="Ctrl+Return",
-            group="Image",
-            tip="Mark the image (or the selected tiles) done",
-        )
-        a(
-            "image.mark_done_next",
-            "Mark done and go to next unfinished",
-            self.navigator.mark_done_and_next,
-            shortcut="Ctrl+Shift+Return",
-            group="Image",
-        )
-        a(
-            "image.mark_in_progress",
-            "Mark in progress",
-            lambda: self.navigator.set_status(ImageStatus.IN_PROGRESS),
-            group="Image",
-        )
-        a(
-            "image.mark_review",
-            "Mark for review",
-            lambda: self.navigator.set_status(ImageStatus.REVIEW),
-            group="Image",
-        )
-        a(
-            "image.mark_new",
-            "Mark as new",
-            lambda: self.navigator.set_status(ImageStatus.NEW),
-            group="Image",
-        )
-
-        a(
-            "view.focus_filter",
-            "Filter images…",
-            self.focus_filter,
-            "search",
-            shortcut=QKeySequence.StandardKey.Find,
-            group="View",
-        )
-        a("view.reset_layout", "Reset panel layout", self.reset_layout, group="View")
-        a(
-            "view.full_screen",
-            "Full screen",
-            self._toggle_full_screen,
-            shortcut=QKeySequence.StandardKey.FullScreen,
-            group="View",
-            checkable=True,
-        )
+        r = self.registry
+        for id, text, slot, icon, shortcut, tip in WINDOW_ACTIONS:
+            group = id.split(".", 1)[0].title()
+            self._act(id, text, _resolve(self, slot), icon, shortcut=shortcut, group=group,
+                      tip=tip)  # fmt: skip
+        for status in (ImageStatus.IN_PROGRESS, ImageStatus.REVIEW, ImageStatus.NEW):
+            name = str(status)
+            text = {"new": "Mark as new", "review": "Mark for review"}.get(name, "Mark in progress")
+            self._act(f"image.mark_{name}", text,
+                      lambda s=status: self.navigator.set_status(s), group="Image")  # fmt: skip
+        self._act("view.full_screen", "Full screen", self._toggle_full_screen, group="View",
+                  shortcut="F11", checkable=True)  # fmt: skip
         self._panel_actions: list[QAction] = []
         for key, dock in self.docks.items():
             act = dock.toggleViewAction()
@@ -429,61 +341,24 @@ class MainWindow(QMainWindow):
             self._panel_actions.append(act)
         self._theme_group = QActionGroup(self)
         for name in ("dark", "light"):
-            # ``triggered``, not ``toggled``: checking the current theme here must not re-apply it.
-            act = a(f"view.theme_{name}", f"{name.title()} theme", None, group="View",
-                    checkable=True)  # fmt: skip
+            # ``triggered``, not ``toggled``: checking the current theme must not re-apply it.
+            act = self._act(f"view.theme_{name}", f"{name.title()} theme", None, group="View",
+                            checkable=True)  # fmt: skip
             act.setChecked(theme.current() == name)
             act.triggered.connect(lambda _checked=False, name=name: self.set_theme(name))
             self._theme_group.addAction(act)
+        self.labels_panel.register_actions(r)
 
-        a(
-            "help.shortcuts",
-            "&Keyboard shortcuts",
-            self.show_shortcuts,
-            "keyboard",
-            shortcut=["Ctrl+/", "F1"],
-            group="Help",
-        )
-        a("help.about", "&About Lightable", self.show_about, "info", group="Help")
-
-    def _register_editing_fallbacks(self) -> None:
-        """Icons for the canvas's actions, and undo/redo/zoom if the canvas has none."""
-        r, a = self.registry, self._act
-        for id, action in ((i, r.action(i)) for i in r.ids() if i.startswith("tool.")):
-            name = TOOL_ICONS.get(id.split(".", 1)[1])
-            if name and action.icon().isNull():
-                self._icon_names[id] = name
-                action.setIcon(icons.icon(name))
-        for id, icon in (("edit.undo", "undo"), ("edit.redo", "redo"),
-                         ("view.zoom_fit", "zoom-fit"), ("view.zoom_100", "zoom-100")):  # fmt: skip
-            if r.has(id) and r.action(id).icon().isNull():
+    def _decorate_editing_actions(self) -> None:
+        """Icons for the canvas's actions that came without one."""
+        r = self.registry
+        named = [(i, TOOL_ICONS.get(i.split(".", 1)[1])) for i in r.ids() if i.startswith("tool.")]
+        named += [("edit.undo", "undo"), ("edit.redo", "redo"), ("view.zoom_fit", "zoom-fit"),
+                  ("view.zoom_100", "zoom-100")]  # fmt: skip
+        for id, icon in named:
+            if icon and r.has(id) and r.action(id).icon().isNull():
                 self._icon_names[id] = icon
                 r.action(id).setIcon(icons.icon(icon))
-        if not r.has("edit.undo"):
-            a(
-                "edit.undo",
-                "&Undo",
-                self._undo,
-                "undo",
-                shortcut=QKeySequence.StandardKey.Undo,
-                group="Edit",
-            )
-        if not r.has("edit.redo"):
-            a(
-                "edit.redo",
-                "&Redo",
-                self._redo,
-                "redo",
-                shortcut=["Ctrl+Shift+Z", "Ctrl+Y"],
-                group="Edit",
-            )
-        for id, text, method, icon, key in (
-            ("view.zoom_fit", "Zoom to &fit", "zoom_fit", "zoom-fit", "Ctrl+0"),
-            ("view.zoom_100", "Zoom &100%", "zoom_100", "zoom-100", "Ctrl+1"),
-        ):
-            if not r.has(id):
-                a(id, text, lambda m=method: getattr(self.canvas, m, lambda: None)(), icon,
-                  shortcut=key, group="View")  # fmt: skip
 
     def _build_menus_and_toolbars(self) -> None:
         """(Re)build menus and toolbars from the registry."""
@@ -764,7 +639,7 @@ class MainWindow(QMainWindow):
         self.status_pos.setText("" if pos is None else f"{pos.x():.0f}, {pos.y():.0f}")
 
     def _label_activated(self, label_id: int) -> None:
-        if hasattr(self.canvas, "set_active_label"):
+        if self.editing_ready:
             self.canvas.set_active_label(label_id)
 
     def _job_ended(self, job: Job) -> None:
@@ -774,18 +649,6 @@ class MainWindow(QMainWindow):
             self.docks["jobs"].raise_()
         elif job.status == JobStatus.CANCELLED:
             self.statusBar().showMessage(f"{job.title}: cancelled", 5000)
-
-    def _undo(self) -> None:
-        doc = self.session.document if self.session is not None else None
-        if doc is not None:
-            doc.undo()
-        elif not self.labels_panel.undo_taxonomy():
-            self.statusBar().showMessage("Nothing to undo", 2000)
-
-    def _redo(self) -> None:
-        doc = self.session.document if self.session is not None else None
-        if doc is not None:
-            doc.redo()
 
     # -- persistence -----------------------------------------------------------------------
     def _restore_layout(self) -> None:

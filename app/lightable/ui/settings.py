@@ -88,7 +88,15 @@ class Settings:
         self.q.setValue("browser/thumb_size", int(size))
 
     def demo_folder(self) -> Path:
-        """Where the demo project is built when no project was ever opened."""
+        """Where the demo project is built when no project was ever opened.
+
+        ``LIGHTABLE_DEMO_DIR`` overrides it (tests, kiosks, read-only homes).
+        """
+        import os
+
+        override = os.environ.get("LIGHTABLE_DEMO_DIR")
+        if override:
+            return Path(override)
         from PySide6.QtCore import QStandardPaths
 
         base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)

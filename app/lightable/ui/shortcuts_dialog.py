@@ -24,7 +24,7 @@ class ShortcutsDialog(QDialog):
     def __init__(self, registry: ActionRegistry, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
-        self.resize(620, 640)
+        self.resize(720, 680)
         self.registry = registry
 
         self.search = QLineEdit(placeholderText="Search actions or keys…")

@@ -126,6 +126,9 @@ QStatusBar QLabel {{ color: {c["text_dim"]}; padding: 0 6px; }}
 QProgressBar {{ border: 1px solid {c["border"]}; border-radius: 3px; background: {c["base"]};
                 text-align: center; color: {c["text"]}; min-height: 14px; }}
 QProgressBar::chunk {{ background: {c["accent"]}; border-radius: 2px; }}
+QProgressBar[state="failed"]::chunk {{ background: {c["error"]}; }}
+QProgressBar[state="cancelled"]::chunk {{ background: {c["disabled"]}; }}
+QProgressBar[state="done"]::chunk {{ background: {c["ok"]}; }}
 QLineEdit, QComboBox, QSpinBox {{ padding: 3px 6px; border: 1px solid {c["border"]};
                                   border-radius: 3px; background: {c["base"]}; }}
 QLineEdit:focus, QComboBox:focus, QSpinBox:focus {{ border: 1px solid {c["accent"]}; }}

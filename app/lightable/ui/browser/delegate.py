@@ -113,7 +113,7 @@ class ThumbDelegate(QStyledItemDelegate):
                 rect.x() + PAD, int(area.bottom()) + TEXT_GAP, rect.width() - 2 * PAD, fm.height()
             )
             p.setFont(self._font)
-            p.setPen(theme.color("accent_text") if selected else theme.color("text"))
+            p.setPen(theme.color("text"))  # the selection tint is light: keep the text colour
             p.drawText(
                 text_rect,
                 Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter,

@@ -55,6 +55,12 @@ class Navigator(QObject):
         self.open(target)
         return target
 
+    def next(self) -> int | None:
+        return self.step(1)
+
+    def previous(self) -> int | None:
+        return self.step(-1)
+
     def next_unfinished(self) -> int | None:
         """The next image after the current one whose status is new or in progress."""
         project = self.browser.project

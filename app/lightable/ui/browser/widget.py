@@ -103,6 +103,15 @@ class BrowserWidget(QWidget):
             self.status.addItem(text, value)
         self.status.currentIndexChanged.connect(self._apply_controls)
 
+        self.label = QComboBox()
+        self.label.setToolTip("Show images with at least one object of this label")
+        self.label.setMinimumContentsLength(6)
+        self.label.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.label.addItem("Any label", None)
+        self.label.currentIndexChanged.connect(self._apply_controls)
+
         self.sort = QComboBox()
         self.sort.setToolTip("Sort order")
         for text, key in SORT_CHOICES:
@@ -132,10 +141,9 @@ class BrowserWidget(QWidget):
         row2.addWidget(self.folder, 3)
         row2.addWidget(self.status, 2)
         row3 = QHBoxLayout()
+        row3.addWidget(self.label, 1)
         row3.addWidget(self.sort, 1)
         row3.addWidget(self.order)
-        row3.addSpacing(6)
-        row3.addWidget(self.size_slider)
         top = QVBoxLayout()
         top.setContentsMargins(6, 6, 6, 4)
         top.setSpacing(4)
@@ -145,6 +153,7 @@ class BrowserWidget(QWidget):
         footer = QHBoxLayout()
         footer.setContentsMargins(8, 2, 8, 4)
         footer.addWidget(self.count, 1)
+        footer.addWidget(self.size_slider)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -180,12 +189,14 @@ class BrowserWidget(QWidget):
         self._building_controls = True
         self.search.clear()
         self.status.setCurrentIndex(0)
+        self.label.setCurrentIndex(0)
         self.sort.setCurrentIndex(0)
         self.order.setChecked(False)
         self._building_controls = False
         if project is None:
             self.grid.setProperty("emptyText", "No project open")
             self._fill_folders()
+            self._fill_labels()
             self.model.set_project(None)
             self._update_count()
             return
@@ -202,6 +213,7 @@ class BrowserWidget(QWidget):
         )
         self._fill_folders()  # "All folders" now; the list itself comes from a thread
         self._load_folders()
+        self._fill_labels()
         self._pending = (None, None)
         self.model.set_project(project, self._query_from_controls())
 
@@ -222,6 +234,8 @@ class BrowserWidget(QWidget):
             i = self.folder.count() - 1
         self.folder.setCurrentIndex(max(0, i))
         self.status.setCurrentIndex(max(0, self.status.findData(query.status)))
+        self._fill_labels()
+        self.label.setCurrentIndex(max(0, self.label.findData(query.label_id)))
         self.sort.setCurrentIndex(max(0, self.sort.findData(query.sort)))
         self.order.setChecked(query.descending)
         self._building_controls = False
@@ -233,6 +247,7 @@ class BrowserWidget(QWidget):
             text=self.search.text().strip(),
             folder=folder,
             status=self.status.currentData(),
+            label_id=self.label.currentData(),
             sort=self.sort.currentData() or SortKey.NAME,
             descending=self.order.isChecked(),
         )
@@ -306,6 +321,22 @@ class BrowserWidget(QWidget):
         self.folder.setCurrentIndex(max(0, self.folder.findData(current)))
         self._building_controls = False
 
+    def _fill_labels(self) -> None:
+        from lightable.ui.panels.labels import swatch
+
+        current = self.label.currentData()
+        self._building_controls = True
+        self.label.clear()
+        self.label.addItem("Any label", None)
+        if self.project is not None:
+            for lb in self.project.labels.all():
+                self.label.addItem(swatch(lb.color), lb.name, lb.id)
+        i = self.label.findData(current)
+        self.label.setCurrentIndex(max(0, i))
+        self._building_controls = False
+        if current is not None and i < 0:  # the label shown was deleted
+            self._apply_controls()
+
     def _order_toggled(self, descending: bool, apply: bool = True) -> None:
         self.order.setIcon(icons.icon("sort-desc" if descending else "sort-asc"))
         self.order.setToolTip("Descending (click for ascending)" if descending
@@ -338,6 +369,8 @@ class BrowserWidget(QWidget):
             self.grid.thumbnails_arrived([])
         elif kind == "annotations.changed" and q.label_id is not None:
             self._refresh_timer.start()
+        elif kind == "labels.changed":
+            self._fill_labels()
 
     def _has_error(self, image_id: int) -> bool:
         row = self.model.row_of(image_id)

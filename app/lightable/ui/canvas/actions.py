@@ -206,11 +206,16 @@ def register_canvas_actions(canvas: CanvasWidget, registry: Any) -> None:
 
 def _undo(canvas: CanvasWidget) -> None:
     doc = canvas.document()
-    if doc is not None and not canvas.tool().busy():
-        _guard(canvas, doc.undo)
-    elif doc is not None:
-        canvas.tool().cancel()  # undo while drawing drops the draft first
+    tool = canvas.tool()
+    if tool.busy():
+        # While drawing, Ctrl+Z takes back the last vertex/point (as Photoshop's pen does),
+        # or drops the draft; the history is not touched.
+        undo_draft = getattr(tool, "undo_draft", None)
+        if undo_draft is None or not undo_draft():
+            tool.cancel()
         canvas.update()
+    elif doc is not None:
+        _guard(canvas, doc.undo)
 
 
 def _redo(canvas: CanvasWidget) -> None:

@@ -27,10 +27,12 @@ import numpy as np
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QImage, QPainter, QTransform
 
-from lightable.core.geometry import Mask, Tag
+from lightable.core.geometry import Mask
 from lightable.core.model import Annotation, LabelKind
 from lightable.imaging import maskops
 from lightable.imaging.maskops import Rect
+from lightable.ui.canvas import painting
+from lightable.ui.canvas.shapes import opacity_of
 
 if TYPE_CHECKING:
     from lightable.core.document import ImageDocument
@@ -330,13 +332,10 @@ class LiveMask:
 
 
 def mask_opacity(canvas: Any, ann: Annotation | None = None) -> float:
-    """The opacity the canvas draws committed masks with, so the live mask matches it."""
+    """The opacity the canvas draws the committed mask ``ann`` with (None: a new
+    object), so the live mask matches it; the rule lives in painting.mask_opacity."""
     fill = float(getattr(canvas, "fill_opacity", lambda: 0.3)())
-    # Same rule as the overlay's _draw_masks: masks stay visible at low fill opacity.
-    value = max(0.15, min(1.0, fill * 1.6))
-    if ann is not None:
-        value *= float(ann.attributes.get("_opacity", 1.0))
-    return value
+    return painting.mask_opacity(fill, opacity_of(ann.attributes) if ann is not None else 1.0)
 
 
 def label_color(doc: ImageDocument, label_id: int | None) -> QColor:
@@ -374,18 +373,3 @@ def class_mask(doc: ImageDocument, label_id: int) -> Annotation | None:
         if a.label_id == label_id and isinstance(a.geometry, Mask):
             return a
     return None
-
-
-def suppress_committed(canvas: Any, ann_id: int | None) -> None:
-    """Stop the canvas drawing annotation ``ann_id`` (the tool draws it live); None: resume.
-
-    Uses the overlay's preview slot with an extent-less geometry, which hides the
-    committed rendering and draws nothing in its place.
-    """
-    overlay = getattr(canvas, "overlay", None)
-    if overlay is None:
-        return
-    if ann_id is None:
-        overlay.clear_preview()
-    else:
-        overlay.set_preview({ann_id: Tag()})

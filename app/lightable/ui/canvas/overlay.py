@@ -19,25 +19,30 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
-from pyqtgraph import functions as fn
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
-    QBrush,
     QColor,
     QImage,
     QPainter,
     QPainterPath,
     QPen,
-    QPolygonF,
     QTransform,
 )
 
-from lightable.core.geometry import Box, Geometry, Keypoints, Mask, Polygon
+from lightable.core.geometry import Box, Geometry, Keypoints, Polygon
+from lightable.ui.canvas.painting import (
+    MaskCache,
+    box_handles,
+    draw_geometry,
+    draw_handles,
+    draw_keypoints,
+    mask_opacity,
+    path_from,
+    qpolygonf,
+)
 from lightable.ui.canvas.shapes import KIND_BOX, KIND_KPT, KIND_MASK, KIND_POLY, Rect, ShapeModel
 from lightable.ui.canvas.view import PIXEL_ZOOM, ViewTransform
 
@@ -48,117 +53,11 @@ TILE = 256
 MAX_TILES = 400  # ~100 MB of ARGB tiles at most
 DOT_PX = 3.0  # shapes smaller than this on screen are drawn as dots
 DECIMATE_PX = 24.0  # ... and polygons smaller than this keep ~1 vertex per 3 px
-FRAME_BUDGET_S = 0.012
-HANDLE_PX = 7.0
+FRAME_BUDGET_S = 0.008
 MAX_HANDLES = 4000
 MAX_OUTLINED_SELECTION = 20000
+SPRITE_ABOVE = 200  # a drag of more shapes than this is drawn from a sprite
 UNKNOWN_COLOR = QColor("#9aa0a6")
-
-
-def qpolygonf(xy: np.ndarray) -> QPolygonF:
-    """A QPolygonF filled from an N x 2 float array in one copy."""
-    poly = fn.create_qpolygonf(len(xy))
-    if len(xy):
-        fn.ndarray_from_qpolygonf(poly)[:] = xy
-    return poly
-
-
-def path_from(xy: np.ndarray, conn: np.ndarray) -> QPainterPath:
-    if len(xy) == 0:
-        return QPainterPath()
-    path = fn.arrayToQPath(xy[:, 0], xy[:, 1], connect=conn.astype(np.int32), finiteCheck=False)
-    path.setFillRule(Qt.FillRule.WindingFill)
-    return path
-
-
-def geometry_path(g: Geometry) -> QPainterPath:
-    """A path for one geometry (live previews; committed shapes go through ShapeModel)."""
-    from lightable.ui.canvas.shapes import ring_arrays
-
-    r = ring_arrays(g)
-    if r is None:
-        return QPainterPath()
-    return path_from(*r)
-
-
-@dataclass(slots=True)
-class MaskSprite:
-    """A mask drawn as a coloured image of its bounding box, plus its outline."""
-
-    image: QImage
-    pixels: np.ndarray  # keeps the QImage's memory alive
-    x0: int
-    y0: int
-    outline: QPainterPath  # image coordinates
-
-
-class MaskCache:
-    """Mask sprites per (id, version, colour): decoded and coloured once, drawn many times."""
-
-    def __init__(self, max_bytes: int = 256 * 1024**2) -> None:
-        self._items: OrderedDict[tuple[int, int, int], MaskSprite] = OrderedDict()
-        self._bytes = 0
-        self.max_bytes = max_bytes
-
-    def get(self, doc: ImageDocument, ann_id: int, color: QColor) -> MaskSprite | None:
-        a = doc.get(ann_id)
-        if a is None or not isinstance(a.geometry, Mask):
-            return None
-        key = (ann_id, a.version, color.rgba())
-        hit = self._items.get(key)
-        if hit is None:
-            hit = self._render(doc, ann_id, a.geometry, color)
-            if hit is None:
-                return None
-            self._items[key] = hit
-            self._bytes += hit.pixels.nbytes
-            while self._bytes > self.max_bytes and len(self._items) > 1:
-                _, old = self._items.popitem(last=False)
-                self._bytes -= old.pixels.nbytes
-        else:
-            self._items.move_to_end(key)
-        return hit
-
-    def _render(self, doc: ImageDocument, ann_id: int, m: Mask, color: QColor) -> MaskSprite | None:
-        try:
-            x, y, w, h = m.bbox()
-        except Exception:
-            x, y, w, h = 0.0, 0.0, float(m.width), float(m.height)
-        if w <= 0 or h <= 0:
-            return None
-        x0, y0 = math.floor(x), math.floor(y)
-        x1, y1 = math.ceil(x + w), math.ceil(y + h)
-        try:
-            full = doc.mask_array(ann_id)
-        except Exception:
-            from lightable.imaging.masks import decode
-
-            full = decode(m)
-        crop = np.ascontiguousarray(full[y0:y1, x0:x1], dtype=np.uint8)
-        # BGRA, opaque: the fill opacity is applied when drawing.
-        premul = np.array([color.blue(), color.green(), color.red(), 255], np.uint8)
-        out = np.zeros((*crop.shape, 4), np.uint8)
-        out[crop.astype(bool)] = premul
-        img = QImage(
-            out.data,
-            out.shape[1],
-            out.shape[0],
-            out.strides[0],
-            QImage.Format.Format_ARGB32_Premultiplied,
-        )
-        # Outline along pixel edges' centres, so a mask reads as a shape at any opacity.
-        contours, _ = cv2.findContours(crop, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-        outline = QPainterPath()
-        parts = [
-            c.reshape(-1, 2).astype(np.float64) + np.array([x0 + 0.5, y0 + 0.5])
-            for c in contours
-            if len(c) >= 2
-        ]
-        if parts:
-            xy = np.vstack([np.vstack([c, c[:1]]) for c in parts])
-            conn = np.concatenate([np.r_[np.ones(len(c), np.uint8), 0] for c in parts])
-            outline = path_from(xy, conn)
-        return MaskSprite(img, out, x0, y0, outline)
 
 
 class Overlay:
@@ -172,8 +71,11 @@ class Overlay:
         self.preview: dict[int, Geometry] = {}  # shapes being dragged, drawn live
         self._excluded: set[int] = set()
         self._moving: set[int] = set()
-        self._moving_paths: list[tuple[QColor, QPainterPath]] = []
+        self._live: set[int] = set()
+        self._moving_paths: list[tuple[QColor, float, QPainterPath]] = []
         self._move_d = (0.0, 0.0)
+        self._moving_sprite: tuple[object, QImage] | None = None
+        self.viewport = (0, 0)  # widget size, set by the canvas (for the moving sprite)
         self._tiles: OrderedDict[tuple[int, int], QImage] = OrderedDict()
         self._tile_zoom = 0.0
         self._old_tiles: dict[tuple[int, int], QImage] = {}
@@ -189,6 +91,7 @@ class Overlay:
         self.preview.clear()
         self._excluded.clear()
         self._moving.clear()
+        self._live.clear()
         self._moving_paths = []
         self.hover_id = None
         self.model.load(doc.annotations() if doc is not None else [])
@@ -226,6 +129,8 @@ class Overlay:
                 self.invalidate(r)
         if ev.annotations_changed or ev.selection_changed:
             self._sel_path = None
+        if ev.selection_changed:
+            self.revision += 1  # a large selection is drawn into the cached frame
 
     # -- settings ---------------------------------------------------------------------
     def set_visible(self, visible: bool) -> None:
@@ -249,6 +154,7 @@ class Overlay:
         ids = set(ids)
         if ids != self._moving:
             self._moving = ids
+            self._moving_sprite = None
             self._moving_paths = self._label_paths(ids)
             self._update_excluded()
         self._move_d = (dx, dy)
@@ -256,8 +162,13 @@ class Overlay:
     def clear_moving(self) -> None:
         self.set_moving((), 0.0, 0.0)
 
+    def set_live(self, ids: Iterable[int]) -> None:
+        """Leave ``ids`` out of the committed drawing: a tool draws them live (brush strokes)."""
+        self._live = set(ids)
+        self._update_excluded()
+
     def _update_excluded(self) -> None:
-        new = set(self.preview) | self._moving
+        new = set(self.preview) | self._moving | self._live
         for i in new ^ self._excluded:
             box = self.model.box(i)
             if box is not None:
@@ -265,18 +176,25 @@ class Overlay:
         self._excluded = new
         self._sel_path = None
 
-    def _label_paths(self, ids: Iterable[int]) -> list[tuple[QColor, QPainterPath]]:
+    def _label_paths(self, ids: Iterable[int]) -> list[tuple[QColor, float, QPainterPath]]:
+        """One path per (label, object opacity) of the boxes and polygons among ``ids``."""
         m = self.model
         slots = m.slots_of(ids)
         if not len(slots):
             return []
         slots = slots[(m.kind[slots] == KIND_BOX) | (m.kind[slots] == KIND_POLY)]
         out = []
-        labels = m.label[slots]
-        for lid in np.unique(labels):
-            idx = m.gather_index(slots[labels == lid])
-            out.append((self.color(int(lid)), path_from(m.xy[idx], m.conn[idx])))
+        groups = m.label[slots] * 1000 + np.rint(m.alpha[slots] * 100).astype(np.int64)
+        for g in np.unique(groups):
+            idx = m.gather_index(slots[groups == g])
+            color = self.color(int(g // 1000))
+            out.append((color, int(g % 1000) / 100.0, path_from(m.xy[idx], m.conn[idx])))
         return out
+
+    def object_opacity(self, ann_id: int) -> float:
+        """The object's own opacity (``attributes["_opacity"]``, 1 when unset)."""
+        s = self.model.slot_of.get(ann_id)
+        return float(self.model.alpha[s]) if s is not None else 1.0
 
     # -- tiles ------------------------------------------------------------------------
     def invalidate(self, rect: Rect | None = None) -> None:
@@ -298,10 +216,10 @@ class Overlay:
         if (tx1 - tx0 + 1) * (ty1 - ty0 + 1) > len(self._tiles):
             for key in [k for k in self._tiles if tx0 <= k[0] <= tx1 and ty0 <= k[1] <= ty1]:
                 del self._tiles[key]
-            return
-        for tx in range(tx0, tx1 + 1):
-            for ty in range(ty0, ty1 + 1):
-                self._tiles.pop((tx, ty), None)
+        else:
+            for tx in range(tx0, tx1 + 1):
+                for ty in range(ty0, ty1 + 1):
+                    self._tiles.pop((tx, ty), None)
         self._old_tiles.clear()  # stale stand-ins would show the edit undone
 
     def paint(
@@ -370,6 +288,18 @@ class Overlay:
         if complete:
             self._old_tiles.clear()
         p.restore()
+        sel = self.doc.selected()
+        if len(sel) > SPRITE_ABOVE:
+            # Many selected: a thin outline in the cached frame, not a thick one every frame.
+            p.save()
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            p.setTransform(view.qtransform())
+            pen = QPen(QColor(255, 255, 255, 235), 1.0)
+            pen.setCosmetic(True)
+            p.setPen(pen)
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawPath(self._selection_path(sel))
+            p.restore()
         return complete
 
     def _extent(self) -> Rect | None:
@@ -447,18 +377,24 @@ class Overlay:
         size = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) * z
         dots = slots[size < DOT_PX]
         full = slots[size >= DOT_PX]
-        labels = m.label[full]
-        fill_alpha = round(self.opacity * 255)
+        # One path per (label, object opacity): opacities other than 1 are rare.
+        alpha_code = np.rint(m.alpha[full] * 100).astype(np.int64)
+        groups = m.label[full] * 1000 + alpha_code
+        sizes_full = size[size >= DOT_PX]
         # Speed: Qt's cosmetic 1 px antialiased stroker draws lines directly (about 10x
         # faster than wider pens, which go through the general path stroker), and an
         # aliased fill is hidden under that antialiased outline. Wider outlines only
         # where a tile holds few shapes.
         pen_w = 1.0 if z < 1.0 else 1.5
-        for lid in np.unique(labels):
-            sl = full[labels == lid]
-            color = self.color(int(lid))
-            idx = self._lod_index(sl, size[size >= DOT_PX][labels == lid])
+        for g in np.unique(groups):
+            pick = groups == g
+            lid, obj_alpha = int(g // 1000), (int(g % 1000)) / 100.0
+            if obj_alpha <= 0:
+                continue
+            color = QColor(self.color(lid))
+            idx = self._lod_index(full[pick], sizes_full[pick])
             path = path_from(m.xy[idx], m.conn[idx])
+            fill_alpha = round(self.opacity * obj_alpha * 255)
             if fill_alpha > 0:
                 fill = QColor(color)
                 fill.setAlpha(fill_alpha)
@@ -468,6 +404,7 @@ class Overlay:
                 p.setBrush(fill)
                 p.drawPath(path)
                 p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            color.setAlphaF(obj_alpha)
             pen = QPen(color, pen_w)
             pen.setCosmetic(True)
             pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
@@ -476,13 +413,17 @@ class Overlay:
             p.drawPath(path)
         if len(dots):
             c = (m.boxes[dots, :2] + m.boxes[dots, 2:]) / 2
-            dl = m.label[dots]
-            for lid in np.unique(dl):
-                pen = QPen(self.color(int(lid)), 3.0)
+            dg = m.label[dots] * 1000 + np.rint(m.alpha[dots] * 100).astype(np.int64)
+            for g in np.unique(dg):
+                if g % 1000 <= 0:
+                    continue  # opacity 0: hidden by its object opacity
+                color = QColor(self.color(int(g // 1000)))
+                color.setAlphaF(int(g % 1000) / 100.0)
+                pen = QPen(color, 3.0)
                 pen.setCosmetic(True)
                 pen.setCapStyle(Qt.PenCapStyle.RoundCap)
                 p.setPen(pen)
-                p.drawPoints(qpolygonf(c[dl == lid]))
+                p.drawPoints(qpolygonf(c[dg == g]))
 
     def _lod_index(self, slots: np.ndarray, screen_size: np.ndarray) -> np.ndarray:
         """Outline point indices, keeping ~1 vertex per 3 screen px on small polygons."""
@@ -508,7 +449,6 @@ class Overlay:
         if doc is None:
             return
         p.save()
-        p.setOpacity(max(0.15, min(1.0, self.opacity * 1.6)))
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, z < PIXEL_ZOOM)
         for s in slots.tolist():
             ann_id = int(self.model.ids[s])
@@ -517,10 +457,14 @@ class Overlay:
             if sprite is None:
                 continue
             img = sprite.image
+            obj_alpha = float(self.model.alpha[s])
+            if obj_alpha <= 0:
+                continue
+            p.setOpacity(mask_opacity(self.opacity, obj_alpha))
             p.drawImage(QRectF(sprite.x0, sprite.y0, img.width(), img.height()), img)
             if not sprite.outline.isEmpty():
                 p.save()
-                p.setOpacity(1.0)
+                p.setOpacity(obj_alpha)
                 pen = QPen(color, 1.0)
                 pen.setCosmetic(True)
                 p.setPen(pen)
@@ -539,7 +483,12 @@ class Overlay:
                 continue
             lb = doc.labels.get(a.label_id)
             edges = lb.skeleton.edges if lb is not None and lb.skeleton is not None else []
+            obj_alpha = float(self.model.alpha[s])
+            if obj_alpha <= 0:
+                continue
+            p.setOpacity(obj_alpha)
             draw_keypoints(p, a.geometry, edges, self.color(a.label_id), z)
+            p.setOpacity(1.0)
 
     # -- live layer (every frame) ----------------------------------------------------
     def _draw_live(self, p: QPainter, view: ViewTransform) -> None:
@@ -551,27 +500,54 @@ class Overlay:
         p.setTransform(view.qtransform())
         z = view.zoom
         if self._moving:
-            self._draw_moving(p, z)
+            self._draw_moving(p, view)
         for ann_id, g in self.preview.items():
             a = doc.get(ann_id)
             color = self.color(a.label_id) if a is not None else UNKNOWN_COLOR
-            draw_geometry(p, g, color, self.opacity, z, doc, a.label_id if a else None)
+            draw_geometry(
+                p,
+                g,
+                color,
+                self.opacity,
+                z,
+                doc,
+                a.label_id if a else None,
+                object_opacity=self.object_opacity(ann_id),
+            )
+            # The shape being reshaped keeps its handles, so the vertex under the mouse shows.
+            if isinstance(g, Box):
+                draw_handles(p, view, box_handles((g.x, g.y, g.x2, g.y2)))
+            elif isinstance(g, Polygon) and sum(len(r) for r in g.rings) // 2 <= MAX_HANDLES:
+                draw_handles(p, view, np.concatenate([np.reshape(r, (-1, 2)) for r in g.rings]))
         sel = doc.selected()
-        if sel:
+        if sel and len(sel) <= SPRITE_ABOVE:
             self._draw_selection(p, view, sel)
         if self.hover_id is not None and self.hover_id not in sel and self.hover_id in doc:
             self._draw_hover(p, self.hover_id)
         p.restore()
 
-    def _draw_moving(self, p: QPainter, z: float) -> None:
-        doc = self.doc
-        assert doc is not None
+    def _draw_moving(self, p: QPainter, view: ViewTransform) -> None:
+        """The shapes being dragged, shifted by the drag. Few: drawn as paths. Many: rendered
+        once into a widget-sized sprite that is then only blitted at an offset per frame."""
+        if len(self._moving) > SPRITE_ABOVE:
+            key = (view.zoom, view.ox, view.oy, frozenset(self._moving))
+            if self._moving_sprite is None or self._moving_sprite[0] != key:
+                self._moving_sprite = (key, self._render_moving(view))
+            img = self._moving_sprite[1]
+            dx, dy = self._move_d
+            p.save()
+            p.resetTransform()
+            p.drawImage(QPointF(round(dx * view.zoom), round(dy * view.zoom)), img)
+            p.restore()
+            return
         p.save()
         p.translate(*self._move_d)
-        for color, path in self._moving_paths:
+        for color, obj_alpha, path in self._moving_paths:
             fill = QColor(color)
-            fill.setAlpha(round(self.opacity * 255))
+            fill.setAlpha(round(self.opacity * obj_alpha * 255))
             p.fillPath(path, fill)
+            color = QColor(color)
+            color.setAlphaF(obj_alpha)
             pen = QPen(color, 1.8)
             pen.setCosmetic(True)
             p.strokePath(path, pen)
@@ -586,8 +562,31 @@ class Overlay:
             else others
         )
         if len(others):
-            self.draw_slots(p, others, z)
+            self.draw_slots(p, others, view.zoom)
         p.restore()
+
+    def _render_moving(self, view: ViewTransform) -> QImage:
+        w, h = self.viewport
+        img = QImage(max(1, w), max(1, h), QImage.Format.Format_ARGB32_Premultiplied)
+        img.fill(0)
+        m = self.model
+        slots = m.slots_of(self._moving)
+        r = view.rect_to_image(QRectF(0, 0, w, h))
+        box = m.boxes[slots]
+        inside = (
+            (box[:, 2] >= r.left())
+            & (box[:, 0] <= r.right())
+            & (box[:, 3] >= r.top())
+            & (box[:, 1] <= r.bottom())
+        )
+        slots = slots[inside]
+        if len(slots):
+            sp = QPainter(img)
+            sp.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            sp.setTransform(view.qtransform())
+            self.draw_slots(sp, slots, view.zoom)
+            sp.end()
+        return img
 
     def _selection_path(self, sel: frozenset[int]) -> QPainterPath:
         if self._sel_path is None:
@@ -669,112 +668,3 @@ class Overlay:
             p.setPen(pen)
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRect(QRectF(x0, y0, x1 - x0, y1 - y0))
-
-
-# -- drawing helpers shared with tools ------------------------------------------------
-
-
-def box_handles(b: np.ndarray | tuple[float, float, float, float]) -> np.ndarray:
-    """The 8 handles of a box (x0, y0, x1, y1): corners then edge midpoints, in
-    the order nw, ne, se, sw, n, e, s, w."""
-    x0, y0, x1, y1 = (float(v) for v in b)
-    xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
-    return np.array(
-        [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [xm, y0], [x1, ym], [xm, y1], [x0, ym]], np.float64
-    )
-
-
-def draw_handles(
-    p: QPainter, view: ViewTransform, pts: np.ndarray, active: int | None = None
-) -> None:
-    """Square handles of a fixed screen size at image points ``pts``."""
-    p.save()
-    p.resetTransform()
-    p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-    v = pts * view.zoom + np.array([view.ox, view.oy])
-    h = HANDLE_PX
-    p.setPen(QPen(QColor(15, 15, 18), 1.0))
-    p.setBrush(QBrush(QColor(255, 255, 255)))
-    for i, (x, y) in enumerate(v.tolist()):
-        if active is not None and i == active:
-            p.setBrush(QBrush(QColor("#3d8bfd")))
-            p.drawRect(QRectF(x - h / 2 - 1, y - h / 2 - 1, h + 2, h + 2))
-            p.setBrush(QBrush(QColor(255, 255, 255)))
-        else:
-            p.drawRect(QRectF(x - h / 2, y - h / 2, h, h))
-    p.restore()
-
-
-def draw_geometry(
-    p: QPainter,
-    g: Geometry,
-    color: QColor,
-    opacity: float,
-    z: float,
-    doc: ImageDocument | None = None,
-    label_id: int | None = None,
-) -> None:
-    """Draw one geometry live (painter in image coordinates)."""
-    if isinstance(g, Box | Polygon):
-        path = geometry_path(g)
-        fill = QColor(color)
-        fill.setAlpha(round(opacity * 255))
-        p.fillPath(path, fill)
-        pen = QPen(color, 1.8)
-        pen.setCosmetic(True)
-        p.strokePath(path, pen)
-    elif isinstance(g, Keypoints):
-        edges: list[tuple[int, int]] = []
-        if doc is not None and label_id is not None:
-            lb = doc.labels.get(label_id)
-            if lb is not None and lb.skeleton is not None:
-                edges = list(lb.skeleton.edges)
-        draw_keypoints(p, g, edges, color, z)
-    elif isinstance(g, Mask):
-        try:
-            x, y, w, h = g.bbox()
-        except Exception:
-            return
-        pen = QPen(color, 1.5)
-        pen.setCosmetic(True)
-        pen.setStyle(Qt.PenStyle.DashLine)
-        p.setPen(pen)
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        p.drawRect(QRectF(x, y, w, h))
-
-
-def draw_keypoints(
-    p: QPainter, kp: Keypoints, edges: Iterable[tuple[int, int]], color: QColor, z: float
-) -> None:
-    """Skeleton edges between labeled points, visible points filled, hidden (v=1) hollow."""
-    pts = np.array([(x, y) for x, y, _ in kp.points], np.float64).reshape(-1, 2)
-    vis = np.array([v for _, _, v in kp.points], np.int64)
-    segs = [
-        (pts[a], pts[b])
-        for a, b in edges
-        if a < len(vis) and b < len(vis) and vis[a] > 0 and vis[b] > 0
-    ]
-    p.save()
-    if segs:
-        xy = np.array([c for s in segs for c in s], np.float64)
-        path = fn.arrayToQPath(xy[:, 0], xy[:, 1], connect="pairs")
-        pen = QPen(color, 2.0)
-        pen.setCosmetic(True)
-        p.strokePath(path, pen)
-    # Points in widget pixels: a fixed size whatever the zoom.
-    t = p.transform()
-    p.resetTransform()
-    for v_code, fill in ((2, True), (1, False)):
-        sel = pts[vis == v_code]
-        if not len(sel):
-            continue
-        for x, y in sel.tolist():
-            c = t.map(QPointF(x, y))
-            if fill:
-                p.setPen(QPen(QColor(15, 15, 18), 1.2))
-                p.setBrush(color)
-            else:
-                p.setPen(QPen(color, 2.0))
-                p.setBrush(QColor(15, 15, 18, 160))
-            p.drawEllipse(c, 4.0, 4.0)
-    p.restore()

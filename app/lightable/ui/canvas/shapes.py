@@ -24,6 +24,17 @@ _KIND = {Box: KIND_BOX, Polygon: KIND_POLY, Mask: KIND_MASK, Keypoints: KIND_KPT
 
 Rect = tuple[float, float, float, float]  # x0, y0, x1, y1
 
+# Per-object opacity, written by the layers panel. Attributes starting with "_"
+# are display settings (see ui/panels/layers.py).
+OPACITY_KEY = "_opacity"
+
+
+def opacity_of(attributes: dict[str, object]) -> float:
+    try:
+        return max(0.0, min(1.0, float(attributes.get(OPACITY_KEY, 1.0))))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 1.0
+
 
 def ring_arrays(geometry: object) -> tuple[np.ndarray, np.ndarray] | None:
     """Closed outline rings of a box or polygon as (points K x 2, conn K) arrays."""
@@ -76,6 +87,7 @@ class ShapeModel:
         self.z = np.zeros(cap, np.int64)
         self.hidden = np.zeros(cap, bool)
         self.locked = np.zeros(cap, bool)
+        self.alpha = np.ones(cap, np.float32)  # per-object opacity (attributes["_opacity"])
         self.start = np.zeros(cap, np.int64)
         self.count = np.zeros(cap, np.int64)
         self.n_slots = 0
@@ -105,7 +117,10 @@ class ShapeModel:
         hidden = np.empty(n, bool)
         locked = np.empty(n, bool)
         kinds = np.zeros(n, np.int8)
+        alpha = np.ones(n, np.float32)
         for i, a in enumerate(annotations):
+            if OPACITY_KEY in a.attributes:
+                alpha[i] = opacity_of(a.attributes)
             ids[i] = a.id
             labels[i] = a.label_id
             zs[i] = a.z
@@ -128,6 +143,7 @@ class ShapeModel:
         self.hidden[:n] = hidden
         self.locked[:n] = locked
         self.kind[:n] = kinds
+        self.alpha[:n] = alpha
         self.slot_of = dict(zip(ids.tolist(), range(n), strict=True))
         for i in other:
             self._set_meta(i, annotations[i])
@@ -195,6 +211,7 @@ class ShapeModel:
         self.z[s] = a.z
         self.hidden[s] = a.hidden
         self.locked[s] = a.locked
+        self.alpha[s] = opacity_of(a.attributes)
         self.count[s] = 0
         self.masks.discard(s)
         self.keypoints.discard(s)
@@ -217,11 +234,24 @@ class ShapeModel:
         if n <= cap:
             return
         new = max(n, cap * 2)
-        for name in ("ids", "valid", "kind", "label", "z", "hidden", "locked", "start", "count"):
+        for name in (
+            "ids",
+            "valid",
+            "kind",
+            "label",
+            "z",
+            "hidden",
+            "locked",
+            "alpha",
+            "start",
+            "count",
+        ):
             old = getattr(self, name)
             arr = np.zeros(new, old.dtype)
-            if name == "ids" or name == "label":
+            if name in ("ids", "label"):
                 arr[:] = -1
+            elif name == "alpha":
+                arr[:] = 1.0
             arr[:cap] = old
             setattr(self, name, arr)
         boxes = np.zeros((new, 4), np.float64)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
@@ -55,6 +56,7 @@ class CanvasWidget(QWidget):
     message = Signal(str)  # a short note for the status bar ("Select a label first")
     _docEventQueued = Signal(object)
     _sourceChanged = Signal()  # emitted from worker threads when pyramid tiles arrive
+    _storeChanged = Signal(object)  # project changes, from any thread
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,6 +81,7 @@ class CanvasWidget(QWidget):
         self._base: QImage | None = None
         self._base_key: tuple[Any, ...] | None = None
         self._frame: QImage | None = None
+        self._layers: list[Any] = []  # extra painters (predictions), see add_layer
         self._frame_key: tuple[Any, ...] | None = None
         self._space = False
         self._pan_from: QPointF | None = None
@@ -92,6 +95,11 @@ class CanvasWidget(QWidget):
         self._gui_thread = threading.get_ident()
         self._docEventQueued.connect(self._on_doc_event, Qt.ConnectionType.QueuedConnection)
         self._sourceChanged.connect(self._on_source_changed, Qt.ConnectionType.QueuedConnection)
+        self._storeChanged.connect(self._reload_if_needed, Qt.ConnectionType.QueuedConnection)
+        self._store_unsubscribe: Any = None
+        # Follow edits made elsewhere (another window, an import or prelabel job) by
+        # reloading the open document; the window may switch this off if it does it itself.
+        self.follow_store = True
         self.last_paint_complete = True  # False: tiles are still coming (another paint is queued)
         self._more = QTimer(self)
         self._more.setSingleShot(True)
@@ -102,19 +110,46 @@ class CanvasWidget(QWidget):
         self._tools: dict[str, Tool] = build_tools(self)
         self._tool: Tool = self._tools["select"] if "select" in self._tools else self._tools["hand"]
         self._tool.activate()
+        self._tool_options: dict[str, QWidget] = {}  # see tool_options_widget
         self.setCursor(self._tool.cursor())
         self.destroyed.connect(self.loader.shutdown)
 
     # -- project / image -----------------------------------------------------------
     def set_project(self, project: Any, session: Any) -> None:
         self.show_image(None)
+        if self._store_unsubscribe is not None:
+            self._store_unsubscribe()
+            self._store_unsubscribe = None
         self._project = project
         self._session = session
+        if project is not None:
+            self._store_unsubscribe = project.subscribe(self._on_store_change)
         if project is not None:
             from lightable.ui.canvas.pyramid_view import open_source
 
             cache = project.cache_dir / "pyramids"
             self.loader.pyramid_factory = lambda path: open_source(path, cache)
+
+    def _on_store_change(self, change: Any) -> None:
+        # Any thread: only decide cheaply here, reload on the UI thread.
+        if not self.follow_store or self._image_id is None:
+            return
+        if change.kind not in ("annotations.changed", "labels.changed"):
+            return
+        if change.image_ids and self._image_id not in change.image_ids:
+            return
+        session = self._session
+        if session is not None and session.is_own(change):
+            return  # our own edit: the document already has it
+        self._storeChanged.emit(change)
+
+    def _reload_if_needed(self, change: Any) -> None:
+        session = self._session
+        doc = self._doc
+        if session is None or doc is None or getattr(session, "document", None) is not doc:
+            return
+        self._tool.cancel()
+        session.reload_document()
 
     def project(self) -> Any:
         return self._project
@@ -136,7 +171,6 @@ class CanvasWidget(QWidget):
         self._drop_source()
         self._error = None
         self._base = None
-        self._frame_key = None
         self._base_key = None
         self._frame_key = None
         image = None
@@ -146,8 +180,7 @@ class CanvasWidget(QWidget):
                 self._error = f"image {image_id} is not in the project"
         if image is not None:
             self._image_size = (int(image.width), int(image.height))
-            if self._session is not None:
-                self._set_document(self._session.open_document(image_id))
+            # Pixels first: the decode runs on its worker while the document loads here.
             try:
                 path = Path(self._project.image_path(image.root_id, image.path))
             except Exception as exc:
@@ -159,6 +192,13 @@ class CanvasWidget(QWidget):
                 else:
                     self._loading = True
                     self._token = self.loader.load(path, *self._image_size)
+            if self._session is not None:
+                from lightable.core.errors import LightableError
+
+                try:
+                    self._set_document(self._session.open_document(image_id))
+                except LightableError as exc:
+                    self._error = str(exc)
         else:
             self._image_size = (0, 0)
         self._fit_mode = True
@@ -382,6 +422,24 @@ class CanvasWidget(QWidget):
             self.message.emit(str(exc))
             return None
 
+    def set_live_ids(self, ids: Any) -> None:
+        """Stop drawing these annotations from the committed state (a tool draws them
+        itself, e.g. the mask being painted or erased); ``set_live_ids(())`` ends it."""
+        self.overlay.set_live(ids)
+        self.update()
+
+    def add_layer(self, paint: Any) -> None:
+        """Draw something above the annotations every frame: ``paint(painter, view)``,
+        painter in widget coordinates, ``view`` the ViewTransform (image -> widget).
+        The hook for predictions and review overlays; keep it cheap or cache inside."""
+        self._layers.append(paint)
+        self.update()
+
+    def remove_layer(self, paint: Any) -> None:
+        if paint in self._layers:
+            self._layers.remove(paint)
+            self.update()
+
     # -- display settings -------------------------------------------------------------
     def set_adjust(self, brightness: float | None = None, contrast: float | None = None) -> None:
         b = self._adjust.brightness if brightness is None else max(-1.0, min(1.0, brightness))
@@ -467,6 +525,28 @@ class CanvasWidget(QWidget):
     def tool(self) -> Tool:
         return self._tool
 
+    def tool_options_widget(self) -> QWidget | None:
+        """The active tool's options bar (brush size, wand tolerance, lasso output...),
+        or None for tools without options.
+
+        For the main window: on ``toolChanged`` it asks again and puts the widget in
+        its tool-options toolbar, replacing the previous one. A tool's widget is made
+        once and then reused (it follows the tool's settings, e.g. ``[`` / ``]``); the
+        caller re-parents it, and may hide or remove it when another tool is picked,
+        but should not delete it. One deleted anyway is made anew on the next call.
+        """
+        tool = self._tool
+        make = getattr(tool, "options_widget", None)
+        if make is None:
+            return None
+        w = self._tool_options.get(tool.name)
+        if w is None or not shiboken6.isValid(w):
+            w = make()
+            self._tool_options[tool.name] = w
+        elif hasattr(w, "sync"):
+            w.sync()  # settings shared between tools (per-class mode) may have changed
+        return w
+
     def set_tool(self, name: str) -> None:
         tool = self._tools.get(name)
         if tool is None:
@@ -501,7 +581,12 @@ class CanvasWidget(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         complete = self._paint_frame(p)
+        self.overlay.viewport = (self.width(), self.height())
         self.overlay.paint_live(p, self._view)
+        for layer in self._layers:
+            p.save()
+            layer(p, self._view)
+            p.restore()
         if self._tool is not None:
             p.save()
             self._tool.paint(p)
@@ -667,6 +752,7 @@ class CanvasWidget(QWidget):
         if self.overlay.hover_id is not None:
             self.overlay.hover_id = None
             self.update()
+        self._tool.leave()
         super().leaveEvent(event)
 
     def event(self, e: QEvent) -> bool:

@@ -64,6 +64,10 @@ def describe(job: Job) -> str:
 
 
 def _update_bar(bar: QProgressBar, job: Job) -> None:
+    if bar.property("state") != str(job.status):
+        bar.setProperty("state", str(job.status))  # the theme colours failed/cancelled bars
+        bar.style().unpolish(bar)
+        bar.style().polish(bar)
     p = job.progress
     if job.status == JobStatus.DONE:
         bar.setRange(0, 100)

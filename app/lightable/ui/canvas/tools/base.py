@@ -90,6 +90,10 @@ class Tool:
     def hover(self, ev: ToolEvent) -> None:
         """Mouse moved with no button pressed (cursor feedback)."""
 
+    def leave(self) -> None:
+        """The mouse left the canvas: drop hover feedback (a brush circle, a rubber band
+        to the cursor). A drag in progress keeps going: the canvas grabs the mouse."""
+
     def key_press(self, ev: QKeyEvent) -> bool:
         return False
 

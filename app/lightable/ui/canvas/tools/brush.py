@@ -27,7 +27,8 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, Qt, QTimer
+import shiboken6
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QCursor, QKeyEvent, QPainter, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -50,7 +51,6 @@ from lightable.ui.canvas.live_mask import (
     label_color,
     mask_opacity,
     selected_region_target,
-    suppress_committed,
 )
 from lightable.ui.canvas.tools.base import Tool, ToolEvent
 
@@ -222,7 +222,7 @@ class RasterTool(Tool):
             self.shared(self.canvas).live = None
             self.notice(str(exc))
         finally:
-            suppress_committed(self.canvas, None)
+            self.canvas.set_live_ids(())
 
     def apply_region(
         self, x0: int, y0: int, patch: Any, mode: str, output: str = "mask", tolerance: float = 1.0
@@ -303,7 +303,6 @@ class BrushTool(RasterTool):
         self._last_end: tuple[Any, QPointF] | None = None  # (target key, point) for shift-click
         self._stroke: tuple[LiveMask, Annotation | None, int, int] | None = None
         self._options: _BrushOptions | None = None
-        self._leave_watcher: _LeaveWatcher | None = None
 
     # -- settings ---------------------------------------------------------------------
     @property
@@ -313,7 +312,7 @@ class BrushTool(RasterTool):
     def set_size(self, size: float) -> None:
         old = self.size
         self.size = float(min(MAX_SIZE, max(MIN_SIZE, round(size))))
-        if self._options is not None:
+        if self._options is not None and shiboken6.isValid(self._options):
             self._options.sync()
         if self.size != old:
             self._update_cursor_area(None, max(old, self.size))
@@ -335,19 +334,13 @@ class BrushTool(RasterTool):
         # The real-size circle is drawn in paint(); the system cursor would hide its centre.
         return QCursor(Qt.CursorShape.BlankCursor)
 
-    def activate(self) -> None:
-        # The canvas tells tools nothing when the mouse leaves; the circle must not linger.
-        if self._leave_watcher is None:
-            self._leave_watcher = _LeaveWatcher(self._mouse_left)
-        self.canvas.installEventFilter(self._leave_watcher)
-
     def deactivate(self) -> None:
         self.cancel()
-        if self._leave_watcher is not None:
-            self.canvas.removeEventFilter(self._leave_watcher)
-        self._mouse_left()
+        self.leave()
 
-    def _mouse_left(self) -> None:
+    def leave(self) -> None:
+        # The circle must not linger where the mouse left the canvas (a stroke in
+        # progress keeps it: the mouse is grabbed and comes back).
         if self._stroke is None and self._hover is not None:
             self._update_cursor_area(None, self.size)
             self._hover = None
@@ -361,8 +354,7 @@ class BrushTool(RasterTool):
         live, _target, _label, _value = self._stroke
         self._stroke = None
         live.cancel_stroke()
-        suppress_committed(self.canvas, None)
-        self.canvas.update()
+        self.canvas.set_live_ids(())
 
     def label_changed(self) -> None:
         # Picking another label means "paint that class now": the next stroke starts a new object.
@@ -391,7 +383,9 @@ class BrushTool(RasterTool):
         live = self.live_for(target, label_id)
         live.begin_stroke()
         if target is not None:
-            suppress_committed(self.canvas, target.id)
+            # The live mask replaces the committed one on screen until the stroke is
+            # committed or cancelled: erased pixels must not show the old mask through.
+            self.canvas.set_live_ids([target.id])
         self._stroke = (live, target, label_id, value)
         key = (self.canvas.document().image_id, target.id if target is not None else None)
         start = ev.pos
@@ -522,19 +516,6 @@ class EraserTool(BrushTool):
     tip = "Erase from the selected mask; [ and ] change the size; Alt paints"
     erase = True
     default_size = 30.0
-
-
-class _LeaveWatcher(QObject):
-    """Calls back when the watched widget loses the mouse."""
-
-    def __init__(self, callback: Any) -> None:
-        super().__init__()
-        self._callback = callback
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Leave:
-            self._callback()
-        return False
 
 
 class _BrushOptions(QWidget):

@@ -15,7 +15,7 @@ import numpy as np
 from PySide6.QtCore import QPointF
 
 from lightable.core.geometry import Box, Geometry, Polygon
-from lightable.ui.canvas.overlay import HANDLE_PX, box_handles
+from lightable.ui.canvas.painting import HANDLE_PX, box_handles
 
 if TYPE_CHECKING:
     from lightable.ui.canvas.widget import CanvasWidget

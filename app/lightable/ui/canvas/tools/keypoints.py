@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QCursor, QKeyEvent, QPainter, QPen
 from lightable.core.commands import AddAnnotation
 from lightable.core.geometry import Keypoints
 from lightable.core.model import Annotation, Label
-from lightable.ui.canvas.overlay import draw_keypoints
+from lightable.ui.canvas.painting import draw_keypoints
 from lightable.ui.canvas.tools import handles as hd
 from lightable.ui.canvas.tools.base import Tool, ToolEvent
 from lightable.ui.canvas.tools.cursors import crosshair_cursor
@@ -100,6 +100,13 @@ class KeypointsTool(Tool):
             self.update()
             return True
         return False
+
+    def undo_draft(self) -> bool:
+        if not self.points:
+            return False
+        self.points = self.points[:-1]
+        self.update()
+        return True
 
     # -- commit ---------------------------------------------------------------------------------
     def _maybe_finish(self) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
@@ -57,7 +58,7 @@ class LassoTool(ModifierCursorMixin, RasterTool):
         if output not in ("mask", "polygon"):
             raise ValueError(f"lasso output must be 'mask' or 'polygon', not {output!r}")
         self.output = output
-        if self._options is not None:
+        if self._options is not None and shiboken6.isValid(self._options):
             self._options.sync()
 
     def options_widget(self, parent: QWidget | None = None) -> QWidget:

@@ -118,6 +118,13 @@ class PolygonTool(Tool):
             return True
         return False
 
+    def undo_draft(self) -> bool:
+        if not self.points:
+            return False
+        self.points = self.points[:-1]
+        self.update()
+        return True
+
     # -- draft ----------------------------------------------------------------------------
     def _add(self, pos: QPointF) -> None:
         x, y = hd.clamp_point(self.canvas, pos.x(), pos.y())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCursor, QKeyEvent, QPainter
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QWidget
@@ -73,7 +74,7 @@ class WandTool(ModifierCursorMixin, RasterTool):
     # -- settings ---------------------------------------------------------------------
     def set_tolerance(self, value: int) -> None:
         self.tolerance = int(min(255, max(0, value)))
-        if self._options is not None:
+        if self._options is not None and shiboken6.isValid(self._options):
             self._options.sync()
 
     def adjust_size(self, steps: int) -> None:
@@ -85,7 +86,7 @@ class WandTool(ModifierCursorMixin, RasterTool):
         if output not in ("mask", "polygon"):
             raise ValueError(f"wand output must be 'mask' or 'polygon', not {output!r}")
         self.output = output
-        if self._options is not None:
+        if self._options is not None and shiboken6.isValid(self._options):
             self._options.sync()
 
     def options_widget(self, parent: QWidget | None = None) -> QWidget:

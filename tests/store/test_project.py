@@ -114,3 +114,38 @@ def test_status_and_annotations_roundtrip(project: Project) -> None:
     assert info["annotations"]["by_kind"] == {"box": 1, "polygon": 1}
     assert info["images"]["total"] == 3 and info["labels"] == 1
     assert project.images.count(ImageQuery(label_id=lb.id)) == 1
+
+
+def test_score_queue_order_and_neighbors(project: Project) -> None:
+    from lightable.store import schema
+
+    _seed(project, 6)
+    ids = project.images.ordered_ids()
+    with project.engine.begin() as conn:
+        run = conn.execute(
+            schema.model_runs.insert().values(name="r", model="m", params={}, timings={})
+        ).inserted_primary_key[0]
+        scores = [0.1, 0.9, None, 0.5, 0.7, 0.3]
+        conn.execute(
+            schema.image_scores.insert(),
+            [
+                {"run_id": run, "image_id": i, "uncertainty": s, "mistakenness": s, "details": {}}
+                for i, s in zip(ids, scores, strict=True)
+                if s is not None
+            ],
+        )
+    q = ImageQuery(sort=SortKey.UNCERTAINTY, score_run=run)
+    queue = project.images.ordered_ids(q)
+    assert queue == [ids[1], ids[4], ids[3], ids[5], ids[0], ids[2]]  # best first, unscored last
+    cur = project.images.get(queue[0])
+    walked = [queue[0]]
+    while (cur := project.images.neighbor(q, cur, +1)) is not None:  # type: ignore[arg-type]
+        walked.append(cur.id)  # type: ignore[arg-type]
+    assert walked == queue
+    back = project.images.neighbor(q, project.images.get(queue[2]), -1)  # type: ignore[arg-type]
+    assert back is not None and back.id == queue[1]
+    assert project.images.ordered_ids(
+        ImageQuery(sort=SortKey.MISTAKENNESS, score_run=run, min_score=0.5)
+    ) == [ids[1], ids[4], ids[3]]
+    # no annotations and status new: all unlabeled
+    assert len(project.images.ordered_ids(ImageQuery(unlabeled=True))) == 6

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("lightable.cli.io_cmds", "import annotations (coco, yolo, voc, labelme, cvat, ...)"),
     "export": ("lightable.cli.io_cmds", "export annotations"),
     "prelabel": ("lightable.cli.ml_cmds", "pre-label images with a model"),
+    "score": ("lightable.cli.ml_cmds", "data-engine scores of a model run (model versus labels)"),
     "escalations": ("lightable.cli.project_cmds", "list escalations"),
     "thumbnails": ("lightable.cli.add_images", "build the thumbnail cache"),
 }

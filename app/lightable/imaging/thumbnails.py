@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lightable.core.errors import BadInputError
-from lightable.imaging.decode import load_image
 
 THUMB_SIZE = 256
 JPEG_QUALITY = 85
@@ -33,6 +32,9 @@ def make_thumbnail(path: str | os.PathLike[str], size: int = THUMB_SIZE) -> byte
 
     Raises ``BadInputError`` for files that cannot be decoded.
     """
+    # Imported here: reading the cache must not pull in numpy and Pillow (start-up).
+    from lightable.imaging.decode import load_image
+
     im = load_image(path, max_side=size)
     buf = io.BytesIO()
     # No optimize/progressive: they cost encode time for a few hundred bytes.

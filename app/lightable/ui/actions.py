@@ -182,11 +182,13 @@ def shortcut_text(action: QAction) -> str:
 # knowing them). Ids that are not registered are skipped.
 MENU_LAYOUT: list[tuple[str, str, list[str]]] = [
     ("&File", "file.", ["file.new_project", "file.open_project", "@recent", "-",
-                        "file.add_images", "-", "file.close_project", "-", "file.quit"]),
+                        "file.add_images", "file.import", "file.export", "-",
+                        "file.close_project", "-", "file.quit"]),
     ("&Edit", "edit.", ["edit.undo", "edit.redo", "-"]),
     ("&View", "view.", ["view.zoom_fit", "view.zoom_100", "view.zoom_in", "view.zoom_out", "-",
                         "@panels", "view.focus_filter", "view.reset_layout", "-", "@theme", "-"]),
-    ("&Image", "image.", ["image.next", "image.previous", "image.next_unfinished", "-",
+    ("&Image", "image.", ["image.next", "image.previous", "image.next_unfinished",
+                          "image.next_in_queue", "-", "image.flag", "-",
                           "image.mark_done", "image.mark_done_next", "image.mark_in_progress",
                           "image.mark_review", "image.mark_new", "-"]),
     ("&Tools", "tool.", []),

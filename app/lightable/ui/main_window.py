@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QStackedWidget,
     QToolBar,
     QVBoxLayout,
@@ -38,6 +39,8 @@ from lightable.ui import icons, theme
 from lightable.ui.actions import ActionRegistry, build_menus
 from lightable.ui.browser import BrowserWidget
 from lightable.ui.browser.navigation import Navigator
+from lightable.ui.dashboard import DashboardPanel
+from lightable.ui.inbox import FlagDialog, GuidanceBar, InboxPanel
 from lightable.ui.jobs import Job, JobRunner, JobStatus
 from lightable.ui.panels.jobs import JobsPanel, JobStatusWidget
 from lightable.ui.panels.labels import LabelsPanel
@@ -85,6 +88,10 @@ WINDOW_ACTIONS: list[tuple[str, str, str, str | None, Any, str]] = [
     ("file.open_project", "&Open project…", "ask_open_project", "open", "Ctrl+O", ""),
     ("file.add_images", "&Add images folder…", "ask_add_images", "folder-add", "Ctrl+Shift+I",
      "Index a folder of images in place"),
+    ("file.import", "&Import annotations…", "ask_import", None, "Ctrl+I",
+     "Import annotations from COCO, YOLO, VOC, CVAT…"),
+    ("file.export", "&Export data set…", "ask_export", None, "Ctrl+E",
+     "Export annotations or predictions to another tool's format"),
     ("file.close_project", "&Close project", "close_project", None, "Ctrl+Shift+W", ""),
     ("file.quit", "&Quit", "close", None, "Ctrl+Q", ""),
     ("image.next", "&Next image", "navigator.next", "next", "D",
@@ -95,6 +102,10 @@ WINDOW_ACTIONS: list[tuple[str, str, str, str | None, Any, str]] = [
      "next-unfinished", "Shift+D", "Next image that is new or in progress"),
     ("image.mark_done", "Mark &done", "navigator.mark_done", "done", "Ctrl+Return",
      "Mark the image (or the selected tiles) done"),
+    ("image.next_in_queue", "Next in &queue", "next_in_queue", "next-unfinished", "Ctrl+Shift+D",
+     "Next unfinished image in the model's queue (sorts by uncertainty if not sorted by a score)"),
+    ("image.flag", "&Flag for a lead…", "flag_for_lead", "warning", "Ctrl+Shift+F",
+     "Ask a lead about this image (or the selected object) and keep working"),
     ("image.mark_done_next", "Mark done and go to next unfinished",
      "navigator.mark_done_and_next", None, "Ctrl+Shift+Return", ""),
     ("view.focus_filter", "Filter images…", "focus_filter", "search", "Ctrl+F",
@@ -206,6 +217,7 @@ class MainWindow(QMainWindow):
         self.session: Any = None
         self.editing_ready = False
         self._reopen_pending = False
+        self._queue_pending = False
         self._icon_names: dict[str, str] = {}
         self.setWindowTitle("Lightable")
         self.setWindowIcon(icons.icon("lightable"))
@@ -218,16 +230,31 @@ class MainWindow(QMainWindow):
         # -- central: welcome page or canvas (a stand-in until the canvas is built) --
         self.canvas: Any = _CanvasStandIn()
         self.welcome = WelcomePage(self)
+        self.guidance = GuidanceBar()
+        # The leads' answers sit above the canvas, in one page of the stack.
+        self.canvas_page = QWidget()
+        page = QVBoxLayout(self.canvas_page)
+        page.setContentsMargins(0, 0, 0, 0)
+        page.setSpacing(0)
+        page.addWidget(self.guidance)
+        page.addWidget(self.canvas, 1)
         self.central = QStackedWidget()
         self.central.addWidget(self.welcome)
-        self.central.addWidget(self.canvas)
+        self.central.addWidget(self.canvas_page)
         self.setCentralWidget(self.central)
+        self.options_bar = QToolBar("Tool options", self)
+        self.options_bar.setObjectName("toolbar_tool_options")
+        self.options_bar.setMovable(False)
+        self._option_actions: dict[int, QAction] = {}  # id(widget) -> its toolbar action
 
         # -- docks: every dock exists from the start (so the saved layout applies);
         # the editing panels fill theirs when editing is set up --
         self.browser = BrowserWidget(self.settings)
         self.labels_panel = LabelsPanel()
         self.jobs_panel = JobsPanel(self.runner)
+        self.dashboard = DashboardPanel()
+        _hide_empty_charts(self.dashboard)
+        self.inbox = InboxPanel()
         self.doc_panels: dict[str, QWidget] = {}
         self.docks: dict[str, QDockWidget] = {}
         # Side panels run the full height; the bottom area sits under the canvas only.
@@ -238,9 +265,14 @@ class MainWindow(QMainWindow):
         for key, title, _module, _cls, area in DOC_PANELS:
             self._add_dock(key, title, QWidget(), area)
         self._add_dock("jobs", "Jobs", self.jobs_panel, _BOTTOM)
+        # In a scroll area: its own minimum height would otherwise set the window's.
+        self._add_dock("dashboard", "Dashboard", self.dashboard, _RIGHT)
+        self._add_dock("inbox", "Inbox", _scrolled(self.inbox), _BOTTOM)
         self.tabifyDockWidget(self.docks["properties"], self.docks["tags"])
+        self.tabifyDockWidget(self.docks["properties"], self.docks["dashboard"])
         self.docks["properties"].raise_()
         self.tabifyDockWidget(self.docks["history"], self.docks["jobs"])
+        self.tabifyDockWidget(self.docks["history"], self.docks["inbox"])
         self.docks["history"].raise_()
         self._layout_pending = True  # default dock sizes, applied once the window has its size
 
@@ -276,8 +308,8 @@ class MainWindow(QMainWindow):
         self.editing_ready = True
         stand_in = self.canvas
         self.canvas = _make_canvas()
-        self.central.addWidget(self.canvas)
-        self.central.removeWidget(stand_in)
+        self.canvas_page.layout().replaceWidget(stand_in, self.canvas)
+        stand_in.setParent(None)
         stand_in.deleteLater()
         self.navigator.canvas = self.canvas
         for key, _title, module, cls, _area in DOC_PANELS:
@@ -295,6 +327,9 @@ class MainWindow(QMainWindow):
         c.documentChanged.connect(self._document_changed)
         c.zoomChanged.connect(self._zoom_changed)
         c.cursorMoved.connect(self._cursor_moved)
+        c.message.connect(lambda text: self.statusBar().showMessage(text, 4000))
+        c.toolChanged.connect(self._tool_changed)
+        self._tool_changed()
         if self.project is not None:
             self._attach_session()
             if stand_in.pending is not None:
@@ -366,7 +401,8 @@ class MainWindow(QMainWindow):
         self.menuBar().clear()
         for bar in self.findChildren(QToolBar):
             self.removeToolBar(bar)
-            bar.deleteLater()
+            if bar is not self.options_bar:  # it keeps the tools' option widgets
+                bar.deleteLater()
         self.recent_menu = QMenu("Open &recent", self)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         panels = QMenu("&Panels", self)
@@ -389,6 +425,9 @@ class MainWindow(QMainWindow):
             elif r.has(id):
                 top.addAction(r.action(id))
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, top)
+        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.options_bar)
+        self.options_bar.setVisible(bool(self._option_actions))
         tools = [r.action(i) for i in r.ids() if i.startswith("tool.")]
         tools = [t for t in tools if not t.icon().isNull()]
         if tools:
@@ -405,6 +444,8 @@ class MainWindow(QMainWindow):
         self.labels_panel.labelActivated.connect(self._label_activated)
         self.runner.jobEnded.connect(self._job_ended)
         self.browser.model.loaded.connect(self._ids_loaded)
+        self.dashboard.imagesRequested.connect(self.show_images)
+        self.inbox.imageRequested.connect(self._open_from_browser)
 
     # -- projects ----------------------------------------------------------------------------
     def set_project(self, project: Any) -> None:
@@ -414,6 +455,9 @@ class MainWindow(QMainWindow):
             self._remember_image()
         self.project = project
         self.browser.set_project(project)
+        self.dashboard.set_project(project)
+        self.inbox.set_project(project)
+        self.guidance.show_for(None, None, [])
         if self.editing_ready:
             self._attach_session()
         if old is not None and old is not project:
@@ -530,6 +574,117 @@ class MainWindow(QMainWindow):
         if folder:
             self.add_images_folder(folder)
 
+    def ask_import(self) -> None:
+        if self.project is None:
+            self.show_error("No project", "Open or create a project first.")
+            return
+        from lightable.ui.dialogs.import_export import ImportDialog
+
+        self.import_dialog = ImportDialog(self.project, self.runner, self)
+        self.import_dialog.finished_job.connect(lambda _s: self.browser.refresh())
+        self.import_dialog.show()
+
+    def ask_export(self) -> None:
+        if self.project is None:
+            self.show_error("No project", "Open or create a project first.")
+            return
+        from lightable.ui.dialogs.import_export import ExportDialog
+
+        self.export_dialog = ExportDialog(self.project, self.runner, self)
+        self.export_dialog.show()
+
+    def flag_for_lead(self) -> FlagDialog | None:
+        """Ask about the shown image, or its selected object; stored when the dialog is accepted."""
+        image_id = self.canvas.image_id() if self.editing_ready else None
+        if self.project is None or image_id is None:
+            self.statusBar().showMessage("Open an image to flag it", 4000)
+            return None
+        doc = self.canvas.document()
+        ann = None
+        if doc is not None and doc.image_id == image_id and doc.selected():
+            ann = doc.annotation(min(doc.selected()))
+        about = None
+        if ann is not None:
+            label = self.project.labels.get(ann.label_id) if ann.label_id is not None else None
+            about = f"{label.name if label else 'object'} #{ann.id}"
+        dialog = FlagDialog(self.project.labels.all(), about, self)
+        if ann is not None and ann.label_id is not None:
+            dialog.label.setCurrentIndex(max(0, dialog.label.findData(ann.label_id)))
+        dialog.accepted.connect(lambda: self._store_flag(dialog, image_id, ann))
+        self.flag_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _store_flag(self, dialog: FlagDialog, image_id: int, ann: Any) -> None:
+        from lightable.store.escalations import EscalationRepo
+
+        question, label_id = dialog.values()
+        user = self.inbox.user()
+        region = tuple(ann.geometry.bbox()) if ann is not None else None
+        EscalationRepo(self.project).create(
+            image_id,
+            question,
+            created_by=user.id if user is not None else None,
+            annotation_id=ann.id if ann is not None else None,
+            region=region,
+            label_id=label_id,
+        )
+        self.inbox.refresh()
+        self.statusBar().showMessage("Flagged for a lead", 4000)
+
+    def show_images(self, query: Any) -> None:
+        """Filter the browser to exactly ``query`` (a dashboard bar's images)."""
+        self.docks["browser"].show()
+        self.docks["browser"].raise_()
+        self.browser.set_query(query)
+
+    def next_in_queue(self) -> int | None:
+        """The next unfinished image in the browser's order, which is the model's queue.
+
+        Not sorted by a score yet: sort by the newest run's uncertainty first (once
+        the ids arrive, the top of the queue opens).
+        """
+        import dataclasses
+
+        from lightable.store.images import SCORE_SORTS, SortKey
+
+        if self.project is None:
+            return None
+        q = self.browser.query()
+        if q.sort not in SCORE_SORTS:
+            runs = [self.browser.run.itemData(i) for i in range(self.browser.run.count())]
+            runs = [r for r in runs if r is not None]
+            if not runs:
+                self.statusBar().showMessage("No model run has scored images yet", 5000)
+                return None
+            q = dataclasses.replace(q, sort=SortKey.UNCERTAINTY, score_run=runs[0],
+                                    descending=False)  # fmt: skip
+            self._queue_pending = True
+            self.browser.set_query(q)
+            return None
+        return self._open_next_unfinished_after(self.navigator.current_id())
+
+    def _open_next_unfinished_after(self, current: int | None) -> int | None:
+        """Walk the browser's order (the queue) from ``current``, a chunk of ids at a time."""
+        from lightable.ui.browser.navigation import UNFINISHED
+
+        ids = self.browser.ids()
+        row = self.browser.model.row_of(current) if current is not None else None
+        rest = ids[(row + 1 if row is not None else 0) :]
+        for start in range(0, len(rest), 256):
+            chunk = rest[start : start + 256]
+            status = {i: im.status for i, im in self.project.images.get_many(chunk).items()}
+            for image_id in chunk:
+                if status.get(image_id) in UNFINISHED:
+                    self.navigator.open(image_id)
+                    return image_id
+        self.statusBar().showMessage("End of the queue: no unfinished image after this one", 5000)
+        return None
+
+    def _open_queue_top(self) -> None:
+        """The first unfinished image of the (just sorted) queue."""
+        self._open_next_unfinished_after(None)
+
     def show_shortcuts(self) -> None:
         from lightable.ui.shortcuts_dialog import ShortcutsDialog
 
@@ -597,10 +752,11 @@ class MainWindow(QMainWindow):
             self.welcome.refresh()
             self.central.setCurrentWidget(self.welcome)
         else:
-            self.central.setCurrentWidget(self.canvas)
+            self.central.setCurrentWidget(self.canvas_page)
         has = self.project is not None
         for id in ("file.add_images", "file.close_project", "image.next", "image.previous",
-                   "image.next_unfinished", "image.mark_done", "image.mark_done_next"):  # fmt: skip
+                   "image.next_unfinished", "image.mark_done", "image.mark_done_next",
+                   "file.import", "file.export", "image.flag", "image.next_in_queue"):  # fmt: skip
             if self.registry.has(id):
                 self.registry.action(id).setEnabled(has)
 
@@ -631,6 +787,27 @@ class MainWindow(QMainWindow):
     def _document_changed(self, doc: Any) -> None:
         for panel in self.doc_panels.values():
             panel.set_document(doc)
+        self._update_guidance(doc)
+
+    def _update_guidance(self, doc: Any) -> None:
+        if doc is None:
+            self.guidance.show_for(None, None, [])
+            return
+        label_ids = sorted({a.label_id for a in doc.annotations() if a.label_id is not None})
+        self.guidance.show_for(self.project, doc.image_id, label_ids)
+
+    def _tool_changed(self, *_: Any) -> None:
+        """Show the active tool's options bar; the others are hidden, never deleted."""
+        widget = self.canvas.tool_options_widget()
+        for act in self._option_actions.values():
+            act.setVisible(False)
+        if widget is not None:
+            act = self._option_actions.get(id(widget))
+            if act is None:
+                act = self.options_bar.addWidget(widget)
+                self._option_actions[id(widget)] = act
+            act.setVisible(True)
+        self.options_bar.setVisible(widget is not None)
 
     def _zoom_changed(self, zoom: float) -> None:
         self.status_zoom.setText(f"{zoom * 100:.0f}%")
@@ -666,7 +843,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["browser"]], [330], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["labels"]], [290], Qt.Orientation.Horizontal)
         bottom = self.docks.get("history", self.docks["jobs"])
-        self.resizeDocks([bottom], [160], Qt.Orientation.Vertical)
+        self.resizeDocks([bottom], [230], Qt.Orientation.Vertical)
         if "layers" in self.docks:
             self.resizeDocks(
                 [self.docks["labels"], self.docks["layers"]], [220, 300], Qt.Orientation.Vertical
@@ -692,6 +869,9 @@ class MainWindow(QMainWindow):
             self.settings.q.setValue(key, int(current))
 
     def _ids_loaded(self, _query: Any) -> None:
+        if self._queue_pending:
+            self._queue_pending = False
+            self._open_queue_top()
         if self._reopen_pending:
             self._reopen_pending = False
             self._reopen_last_image()
@@ -718,6 +898,36 @@ class MainWindow(QMainWindow):
             self.project.close()
             self.project = None
         super().closeEvent(event)
+
+
+def _scrolled(widget: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
+
+
+def _hide_empty_charts(dashboard: DashboardPanel) -> None:
+    """Hide a chart with no bars instead of drawing it.
+
+    pyqtgraph's BarGraphItem raises on an empty ``pens`` list, so a project
+    without labels (or images) would break the dashboard; an empty chart says
+    nothing anyway. (The real fix belongs in ui/dashboard/charts.py.)
+    """
+    for chart in (dashboard.labels_chart, dashboard.images_chart, dashboard.status_chart,
+                  dashboard.density_chart):  # fmt: skip
+        original = chart.set_bars
+
+        def set_bars(bars: Any, chart: Any = chart, original: Any = original) -> None:
+            bars = list(bars)
+            chart.setVisible(bool(bars))
+            if bars:
+                original(bars)
+            else:
+                chart._bars = []
+
+        chart.set_bars = set_bars
 
 
 def _build_demo_job(build_demo: Any, folder: Path, state: Any) -> Path:

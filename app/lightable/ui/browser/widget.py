@@ -7,6 +7,7 @@ from typing import Any
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from lightable.core.model import ImageStatus
-from lightable.store.images import ImageQuery, SortKey
+from lightable.store.images import SCORE_SORTS, ImageQuery, SortKey
 from lightable.ui import icons
 from lightable.ui.browser.model import BrowserModel
 from lightable.ui.browser.view import ThumbGrid
@@ -32,6 +33,8 @@ SORT_CHOICES = [
     ("Date modified", SortKey.DATE),
     ("File size", SortKey.SIZE),
     ("Status", SortKey.STATUS),
+    ("Uncertainty (queue)", SortKey.UNCERTAINTY),
+    ("Mistakenness (queue)", SortKey.MISTAKENNESS),
 ]
 STATUS_CHOICES = [
     ("Any status", None),
@@ -123,6 +126,23 @@ class BrowserWidget(QWidget):
         self.order.toggled.connect(self._order_toggled)
         self._order_toggled(False, apply=False)
 
+        # Score sorts need a model run; the picker shows only while one is chosen.
+        self.run = QComboBox()
+        self.run.setToolTip("Model run whose image scores order the queue")
+        self.run.currentIndexChanged.connect(self._apply_controls)
+        self.unlabeled = QCheckBox("Unlabeled")
+        self.unlabeled.setToolTip("Show only images nobody has labeled yet")
+        self.unlabeled.toggled.connect(self._apply_controls)
+        # Parts of an external query (dashboard click) that no control shows.
+        self._extra: dict[str, Any] = {}
+        self.chip = QToolButton()
+        self.chip.setObjectName("filterChip")
+        self.chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.chip.setIcon(icons.icon("cancel"))
+        self.chip.setToolTip("Remove this filter")
+        self.chip.clicked.connect(self.clear_extra_filter)
+        self.chip.hide()
+
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
         self.size_slider.setRange(64, 256)
         self.size_slider.setSingleStep(16)
@@ -140,6 +160,7 @@ class BrowserWidget(QWidget):
         row2 = QHBoxLayout()
         row2.addWidget(self.folder, 3)
         row2.addWidget(self.status, 2)
+        row2.addWidget(self.unlabeled)
         row3 = QHBoxLayout()
         row3.addWidget(self.label, 1)
         row3.addWidget(self.sort, 1)
@@ -150,6 +171,9 @@ class BrowserWidget(QWidget):
         top.addWidget(self.search)
         top.addLayout(row2)
         top.addLayout(row3)
+        top.addWidget(self.run)
+        top.addWidget(self.chip, 0, Qt.AlignmentFlag.AlignLeft)
+        self.run.hide()
         footer = QHBoxLayout()
         footer.setContentsMargins(8, 2, 8, 4)
         footer.addWidget(self.count, 1)
@@ -192,7 +216,10 @@ class BrowserWidget(QWidget):
         self.label.setCurrentIndex(0)
         self.sort.setCurrentIndex(0)
         self.order.setChecked(False)
+        self.unlabeled.setChecked(False)
+        self._set_extra({})
         self._building_controls = False
+        self._fill_runs()
         if project is None:
             self.grid.setProperty("emptyText", "No project open")
             self._fill_folders()
@@ -238,23 +265,72 @@ class BrowserWidget(QWidget):
         self.label.setCurrentIndex(max(0, self.label.findData(query.label_id)))
         self.sort.setCurrentIndex(max(0, self.sort.findData(query.sort)))
         self.order.setChecked(query.descending)
+        self.unlabeled.setChecked(bool(query.unlabeled))
+        self._fill_runs()
+        if query.score_run is not None:
+            self.run.setCurrentIndex(max(0, self.run.findData(query.score_run)))
+        self._set_extra({k: v for k, v in (("image_ids", query.image_ids),
+                                           ("split", query.split)) if v is not None})  # fmt: skip
         self._building_controls = False
+        self._show_run_picker()
         self._reload(query)
+
+    def _set_extra(self, extra: dict[str, Any]) -> None:
+        self._extra = extra
+        parts = []
+        if extra.get("split") is not None:
+            parts.append(f"split {extra['split']}")
+        if extra.get("image_ids") is not None:
+            n = len(extra["image_ids"])
+            parts.append(f"{n:,} chosen image{'s' if n != 1 else ''}")
+        self.chip.setText("filter: " + ", ".join(parts))
+        self.chip.setVisible(bool(parts))
+
+    def clear_extra_filter(self) -> None:
+        """The chip's ✕: drop the filters no control shows, keep the rest."""
+        self._set_extra({})
+        self._apply_controls()
+
+    def _fill_runs(self) -> None:
+        current = self.run.currentData()
+        self._building_controls, was = True, self._building_controls
+        self.run.clear()
+        if self.project is not None:
+            from lightable.store.predictions import PredictionRepo
+
+            for r in PredictionRepo(self.project).runs():  # newest first: the default
+                self.run.addItem(f"Run {r.id}: {r.name}", r.id)
+        if self.run.count() == 0:
+            self.run.addItem("No model runs: run a model first", None)
+        self.run.setCurrentIndex(max(0, self.run.findData(current)))
+        self._building_controls = was
+
+    def _show_run_picker(self) -> None:
+        self.run.setVisible(self.sort.currentData() in SCORE_SORTS)
 
     def _query_from_controls(self) -> ImageQuery:
         folder = self.folder.currentData() or None
+        sort = self.sort.currentData() or SortKey.NAME
+        run = self.run.currentData() if sort in SCORE_SORTS else None
+        if sort in SCORE_SORTS and run is None:
+            sort = SortKey.NAME  # no run to score by: the picker says so
         return ImageQuery(
             text=self.search.text().strip(),
             folder=folder,
             status=self.status.currentData(),
             label_id=self.label.currentData(),
-            sort=self.sort.currentData() or SortKey.NAME,
+            sort=sort,
             descending=self.order.isChecked(),
+            score_run=run,
+            unlabeled=True if self.unlabeled.isChecked() else None,
+            image_ids=self._extra.get("image_ids"),
+            split=self._extra.get("split"),
         )
 
     def _apply_controls(self, *_: object) -> None:
         if self._building_controls or self.project is None:
             return
+        self._show_run_picker()
         self._filter_timer.stop()
         q = self._query_from_controls()
         if q != self.model.query:
@@ -371,6 +447,10 @@ class BrowserWidget(QWidget):
             self._refresh_timer.start()
         elif kind == "labels.changed":
             self._fill_labels()
+        elif kind == "predictions.changed":
+            self._fill_runs()
+            if q.sort in SCORE_SORTS or q.unlabeled is not None:
+                self._refresh_timer.start()
 
     def _has_error(self, image_id: int) -> bool:
         row = self.model.row_of(image_id)

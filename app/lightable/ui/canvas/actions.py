@@ -15,6 +15,8 @@ Keys, chosen to match Photoshop where it has one:
   Ctrl+L                       relabel the selection with the active label (picking a label
                                with the move tool active does the same)
   Ctrl+Shift+P / Ctrl+Shift+M  convert mask to polygon / polygon to mask
+  Enter / Shift+Enter          accept the selected proposal / all visible proposals
+                               (Delete rejects a selected proposal: see delete_selection)
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ def register_canvas_actions(canvas: CanvasWidget, registry: Any) -> None:
     canvas.toolChanged.connect(on_tool)
 
     add = registry.add
+    register_prediction_actions(canvas, registry)
     add("view.zoom_fit", "Zoom to &fit", canvas.zoom_fit, shortcut="Ctrl+0", group="View")
     add("view.zoom_100", "Actual &pixels (100%)", canvas.zoom_100, shortcut="Ctrl+1", group="View")
     add("view.zoom_in", "Zoom &in", canvas.zoom_in, shortcut=["Ctrl+=", "Ctrl++"], group="View")
@@ -251,6 +254,10 @@ def delete_selection(canvas: CanvasWidget) -> None:
     doc = canvas.document()
     if doc is None:
         return
+    # A selected proposal is rejected: one key for "get rid of this", as for objects.
+    if canvas.proposals.selected is not None:
+        canvas.proposals.reject()
+        return
     ids = sorted(i for i in doc.selected() if not doc.annotation(i).locked)
     if ids:
         canvas.do(DeleteAnnotations(ids, image_id=doc.image_id))
@@ -350,3 +357,41 @@ def convert(canvas: CanvasWidget, to_polygon: bool) -> None:
     if cmds:
         label = "Convert mask to polygon" if to_polygon else "Convert polygon to mask"
         canvas.do(Batch(cmds, label, image_id=doc.image_id))
+
+
+def register_prediction_actions(canvas: CanvasWidget, registry: Any) -> None:
+    """Proposals (a model run's predictions): accept, accept all, reject.
+
+    Enter and Shift+Enter work while the canvas has the focus only (WidgetShortcut on
+    the canvas), so Enter in a search field or a dialog keeps its meaning.
+    "predictions.reject" has no shortcut of its own: Delete (edit.delete) rejects a
+    selected proposal, so the two never compete for the key."""
+    from PySide6.QtCore import Qt
+
+    only_canvas = Qt.ShortcutContext.WidgetShortcut
+    accept = registry.add(
+        "predictions.accept",
+        "&Accept proposal",
+        canvas.proposals.accept,
+        shortcut=["Return", "Enter"],
+        group="Predictions",
+        tip="Turn the selected proposal into an annotation (undoable)",
+        context=only_canvas,
+    )
+    accept_all = registry.add(
+        "predictions.accept_all",
+        "Accept all above &threshold",
+        canvas.proposals.accept_all,
+        shortcut=["Shift+Return", "Shift+Enter"],
+        group="Predictions",
+        tip="Accept every proposal shown on this image, as one undo step",
+        context=only_canvas,
+    )
+    canvas.addActions([accept, accept_all])
+    registry.add(
+        "predictions.reject",
+        "&Reject proposal",
+        canvas.proposals.reject,
+        group="Predictions",
+        tip="Hide the selected proposal for this session (Delete)",
+    )

@@ -113,6 +113,13 @@ class CanvasWidget(QWidget):
         self._tool_options: dict[str, QWidget] = {}  # see tool_options_widget
         self.setCursor(self._tool.cursor())
         self.destroyed.connect(self.loader.shutdown)
+        from lightable.ui.canvas.proposals import Proposals
+
+        # A model run's predictions as proposals to accept (see proposals.py).
+        self.proposals = Proposals(self)
+        self.add_layer(self.proposals.paint)
+        self.imageChanged.connect(lambda _id: self.proposals.image_changed())
+        self.toolChanged.connect(lambda _name: self.proposals.select(None))
 
     # -- project / image -----------------------------------------------------------
     def set_project(self, project: Any, session: Any) -> None:
@@ -134,6 +141,12 @@ class CanvasWidget(QWidget):
         # Any thread: only decide cheaply here, reload on the UI thread.
         if not self.follow_store or self._image_id is None:
             return
+        if change.kind in ("predictions.added", "model_runs.changed"):
+            if self.proposals.run_id is not None and (
+                not change.image_ids or self._image_id in change.image_ids
+            ):
+                self._storeChanged.emit(change)
+            return
         if change.kind not in ("annotations.changed", "labels.changed"):
             return
         if change.image_ids and self._image_id not in change.image_ids:
@@ -144,6 +157,9 @@ class CanvasWidget(QWidget):
         self._storeChanged.emit(change)
 
     def _reload_if_needed(self, change: Any) -> None:
+        if change.kind in ("predictions.added", "model_runs.changed"):
+            self.proposals.reload()
+            return
         session = self._session
         doc = self._doc
         if session is None or doc is None or getattr(session, "document", None) is not doc:
@@ -246,6 +262,8 @@ class CanvasWidget(QWidget):
 
     def _on_doc_event(self, ev: DocumentEvent) -> None:
         self.overlay.on_event(ev)
+        if ev.annotations_changed or ev.cause == "reload":
+            self.proposals.document_changed()
         if ev.annotations_changed and self._tool is not None:
             notify = getattr(self._tool, "document_changed", None)
             if notify is not None:
@@ -439,6 +457,22 @@ class CanvasWidget(QWidget):
         if paint in self._layers:
             self._layers.remove(paint)
             self.update()
+
+    # -- proposals (a model run's predictions) --------------------------------------------
+    def set_prediction_run(self, run_id: int | None) -> None:
+        """Show this model run's predictions as proposals (None: none)."""
+        self.proposals.set_run(run_id)
+
+    def set_proposal_threshold(self, t: float) -> None:
+        """Show only proposals scoring at least ``t`` (0..1)."""
+        self.proposals.set_threshold(t)
+
+    def hand_press_to_tool(self, press: ToolEvent, now: ToolEvent) -> None:
+        """Let the active tool take over a drag that started elsewhere (a proposal
+        accepted by dragging it is then moved by the move tool)."""
+        self._tool_pressed = True
+        self._tool.press(press)
+        self._tool.move(now)
 
     # -- display settings -------------------------------------------------------------
     def set_adjust(self, brightness: float | None = None, contrast: float | None = None) -> None:
@@ -701,6 +735,8 @@ class CanvasWidget(QWidget):
         ):
             self._start_pan(e)
             return
+        if self._tool.name == "select" and self.proposals.press(self._tool_event(e)):
+            return
         self._tool_pressed = True
         self._tool.press(self._tool_event(e))
 
@@ -712,6 +748,9 @@ class CanvasWidget(QWidget):
             return
         ev = self._tool_event(e)
         self.cursorMoved.emit(ev.pos)
+        if self.proposals.pressed():
+            self.proposals.move(ev)
+            return
         if e.buttons() != Qt.MouseButton.NoButton and self._tool_pressed:
             self._tool.move(ev)
         else:
@@ -723,6 +762,9 @@ class CanvasWidget(QWidget):
                 self._pan_from = None
                 self._pan_button = None
                 self._update_cursor()
+            return
+        if self.proposals.pressed():
+            self.proposals.release()
             return
         if self._tool_pressed and e.buttons() == Qt.MouseButton.NoButton:
             self._tool_pressed = False
@@ -762,6 +804,15 @@ class CanvasWidget(QWidget):
             wants = getattr(self._tool, "wants_key", None)
             if isinstance(e, QKeyEvent) and (
                 e.key() == Qt.Key.Key_Space or (wants is not None and wants(e))
+            ):
+                e.accept()
+                return True
+            # Enter belongs to the proposals (accept) only when there is one to accept;
+            # otherwise the tool gets it (the brush's "finish the object").
+            if (
+                isinstance(e, QKeyEvent)
+                and e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and not self.proposals.wants_enter(e)
             ):
                 e.accept()
                 return True

@@ -1,0 +1,1 @@
+"""Modal dialogs opened from the main window's menus."""

@@ -83,3 +83,14 @@ def test_inbox_reply_resolve_and_guidance(qtbot, project) -> None:
     qtbot.addWidget(bar)
     bar.show_for(project, ids[3], [cat.id])
     assert not bar.isHidden() and "kittens are cats" in bar.text()
+
+
+def test_dashboard_of_an_empty_project_hides_empty_charts(qtbot, project) -> None:
+    panel = DashboardPanel()
+    qtbot.addWidget(panel)
+    panel.set_project(project)
+    panel.show()
+    assert panel.labels_chart.isHidden() and panel.labels_chart.bars() == []
+    _seed(project)
+    panel.refresh()
+    assert not panel.labels_chart.isHidden()

@@ -285,3 +285,55 @@ def test_screenshot_on_the_demo_project(dark_theme, make_window, qtbot, tmp_path
     out = Path("/tmp/shots")
     out.mkdir(parents=True, exist_ok=True)
     assert w.grab().save(str(out / "final_main_window.png"))
+
+
+def test_prelabel_request_from_the_predictions_panel_runs_as_a_job(
+    make_window, indexed_project, qtbot, tmp_path
+):
+    """The panel's Pre-label request runs the real job on the browser's images, and the
+    new run shows its proposals in the canvas."""
+    import json
+
+    import torch
+    from torch import Tensor
+
+    class Det(torch.nn.Module):
+        def forward(self, images: list[Tensor]) -> list[dict[str, Tensor]]:
+            return [
+                {
+                    "boxes": torch.tensor([[2.0, 2.0, 20.0, 20.0]]),
+                    "scores": torch.tensor([0.9]),
+                    "labels": torch.tensor([0]),
+                }
+                for _ in images
+            ]
+
+    model = tmp_path / "det.pt"
+    torch.jit.script(Det()).save(str(model))
+    model.with_suffix(".json").write_text(
+        json.dumps(
+            {
+                "task": "detection",
+                "classes": ["cat"],
+                "input": {"mean": [0, 0, 0], "std": [1, 1, 1], "size": None},
+            }
+        )
+    )
+    p = indexed_project
+    p.labels.ensure("cat")
+    w = make_window(p)
+    settle(qtbot, w.browser)
+    n = len(w.browser.ids())
+    params = {
+        "model": str(model),
+        "weights": None,
+        "device": "cpu",
+        "batch_size": 4,
+        "threshold": 0.5,
+    }
+    w.predictions_panel.prelabelRequested.emit(params)
+    repo = PredictionRepo(p)
+    loop_until(lambda: any(r.status == "done" for r in repo.runs()), timeout_ms=60000)
+    run = repo.runs()[0]
+    assert run.images_done == n  # every image of the view was processed
+    assert repo.count() == n - 1  # one box per readable image; the truncated file fails

@@ -253,7 +253,6 @@ class MainWindow(QMainWindow):
         self.labels_panel = LabelsPanel()
         self.jobs_panel = JobsPanel(self.runner)
         self.dashboard = DashboardPanel()
-        _hide_empty_charts(self.dashboard)
         self.inbox = InboxPanel()
         self.doc_panels: dict[str, QWidget] = {}
         self.docks: dict[str, QDockWidget] = {}
@@ -267,9 +266,12 @@ class MainWindow(QMainWindow):
         self._add_dock("jobs", "Jobs", self.jobs_panel, _BOTTOM)
         # In a scroll area: its own minimum height would otherwise set the window's.
         self._add_dock("dashboard", "Dashboard", self.dashboard, _RIGHT)
+        self._add_dock("predictions", "Predictions", QWidget(), _RIGHT)
+        self.predictions_panel: Any = None  # built with the canvas (it drives the canvas)
         self._add_dock("inbox", "Inbox", _scrolled(self.inbox), _BOTTOM)
         self.tabifyDockWidget(self.docks["properties"], self.docks["tags"])
         self.tabifyDockWidget(self.docks["properties"], self.docks["dashboard"])
+        self.tabifyDockWidget(self.docks["properties"], self.docks["predictions"])
         self.docks["properties"].raise_()
         self.tabifyDockWidget(self.docks["history"], self.docks["jobs"])
         self.tabifyDockWidget(self.docks["history"], self.docks["inbox"])
@@ -316,6 +318,11 @@ class MainWindow(QMainWindow):
             panel = _make_panel(module, cls)
             self.doc_panels[key] = panel
             self.docks[key].setWidget(panel)
+        from lightable.ui.panels.predictions import PredictionsPanel
+
+        self.predictions_panel = PredictionsPanel(self.canvas)
+        self.predictions_panel.prelabelRequested.connect(self.start_prelabel)
+        self.docks["predictions"].setWidget(self.predictions_panel)
         self.canvas.register_actions(self.registry)
         for panel in self.doc_panels.values():
             if hasattr(panel, "register_actions"):  # not every panel has actions
@@ -484,6 +491,8 @@ class MainWindow(QMainWindow):
         self.navigator.set_session(self.session)
         for panel in self.doc_panels.values():
             panel.set_document(None)
+        if self.predictions_panel is not None:
+            self.predictions_panel.set_project(project)
 
     def open_project(self, target: str) -> bool:
         from lightable.store.project import Project
@@ -535,6 +544,29 @@ class MainWindow(QMainWindow):
                 self.build_thumbnails()
 
         job.succeeded.connect(done)
+        return job
+
+    def start_prelabel(self, params: dict[str, Any]) -> Job | None:
+        """Pre-label the browser's selection (or, with none, its filtered images) as a job."""
+        if self.project is None:
+            return None
+        from lightable.jobs.prelabel import prelabel
+        from lightable.ml.registry import ModelSpec
+
+        ids = self.browser.selected_ids()
+        if len(ids) < 2:  # one selected image is just the current one: run on the whole view
+            ids = self.browser.ids()
+        spec = ModelSpec(params["model"], params.get("weights"))
+        job = self.runner.start(
+            f"Pre-labeling with {params['model']}",
+            prelabel,
+            self.project,
+            spec,
+            ids,
+            device=params.get("device", "auto"),
+            batch_size=int(params.get("batch_size", 4)),
+            threshold=params.get("threshold"),
+        )
         return job
 
     def build_thumbnails(self) -> Job | None:
@@ -906,28 +938,6 @@ def _scrolled(widget: QWidget) -> QScrollArea:
     area.setFrameShape(QScrollArea.Shape.NoFrame)
     area.setWidget(widget)
     return area
-
-
-def _hide_empty_charts(dashboard: DashboardPanel) -> None:
-    """Hide a chart with no bars instead of drawing it.
-
-    pyqtgraph's BarGraphItem raises on an empty ``pens`` list, so a project
-    without labels (or images) would break the dashboard; an empty chart says
-    nothing anyway. (The real fix belongs in ui/dashboard/charts.py.)
-    """
-    for chart in (dashboard.labels_chart, dashboard.images_chart, dashboard.status_chart,
-                  dashboard.density_chart):  # fmt: skip
-        original = chart.set_bars
-
-        def set_bars(bars: Any, chart: Any = chart, original: Any = original) -> None:
-            bars = list(bars)
-            chart.setVisible(bool(bars))
-            if bars:
-                original(bars)
-            else:
-                chart._bars = []
-
-        chart.set_bars = set_bars
 
 
 def _build_demo_job(build_demo: Any, folder: Path, state: Any) -> Path:

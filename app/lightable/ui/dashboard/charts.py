@@ -50,6 +50,10 @@ class BarChart(pg.PlotWidget):
             pi.removeItem(t)
         self._labels = []
         n = len(self._bars)
+        self.setVisible(n > 0)  # an empty chart says nothing
+        if n == 0:  # (and pyqtgraph cannot draw an empty BarGraphItem)
+            self._item = None
+            return
         ys = list(range(n - 1, -1, -1))  # first bar on top
         self._item = pg.BarGraphItem(
             x0=[0] * n,

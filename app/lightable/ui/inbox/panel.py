@@ -267,7 +267,7 @@ class GuidanceBar(QLabel):
             self.hide()
             return
         lines = [
-            f"💡 <b>{html.escape(g['question'])}</b> — {html.escape(g['answer'])}"
+            f"Guidance: <b>{html.escape(g['question'])}</b> — {html.escape(g['answer'])}"
             for g in self.items
         ]
         self.setText("<br>".join(lines))

@@ -46,7 +46,11 @@ def test_upgrade_from_0001_keeps_data(tmp_path: Path) -> None:
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO roots (id, path) VALUES (1, '.')"))
         conn.execute(text("INSERT INTO images (id, root_id, path) VALUES (1, 1, 'a.jpg')"))
-        conn.execute(text("INSERT INTO labels (id, name, color, attributes) VALUES (3, 'cat', '#ff0000', '{}')"))
+        conn.execute(
+            text(
+                "INSERT INTO labels (id, name, color, attributes) VALUES (3, 'cat', '#ff0000', '{}')"
+            )
+        )
         conn.execute(
             text(
                 "INSERT INTO annotations (id, image_id, label_id, kind, geometry, attributes) "
@@ -59,7 +63,10 @@ def test_upgrade_from_0001_keeps_data(tmp_path: Path) -> None:
     assert p.labels.get(3).name == "cat"  # type: ignore[union-attr]
     with p.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert "AUTOINCREMENT" in conn.exec_driver_sql(
-            "SELECT sql FROM sqlite_master WHERE name='annotations'"
-        ).scalar()
+        assert (
+            "AUTOINCREMENT"
+            in conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name='annotations'"
+            ).scalar()
+        )
     p.close()

@@ -18,11 +18,12 @@ from lightable.store import schema
 from lightable.store.escalations import EscalationRepo
 from lightable.store.images import ImageQuery, SortKey
 from lightable.store.predictions import PredictionRepo
+from tests.conftest import FIXTURES
 from tests.ui.conftest import loop_until, run_loop, settle
 from tests.ui.test_dashboard_inbox import _click_bar
 from tests.ui.test_main_window import errors, make_window  # noqa: F401  (fixtures)
 
-COCO = Path("/work/shared/fixtures/formats/coco_instances/datumaro-coco_instances")
+COCO = FIXTURES / "coco_instances" / "datumaro-coco_instances"
 
 
 @pytest.fixture

@@ -72,7 +72,9 @@ def _schedule_editing_setup(app, window) -> None:
             window.browser.grid.painted.disconnect(painted)
             QTimer.singleShot(0, setup)
 
-    if window.project is None or not window.browser.ids():
+    # The browser's ids arrive on a worker thread, so ask the store whether there is
+    # anything to paint; waiting for the paint keeps pyqtgraph and the canvas off it.
+    if window.project is None or window.project.images.count() == 0:
         QTimer.singleShot(0, setup)
         return
     window.browser.grid.painted.connect(painted)

@@ -39,7 +39,6 @@ from lightable.ui import icons, theme
 from lightable.ui.actions import ActionRegistry, build_menus
 from lightable.ui.browser import BrowserWidget
 from lightable.ui.browser.navigation import Navigator
-from lightable.ui.dashboard import DashboardPanel
 from lightable.ui.inbox import FlagDialog, GuidanceBar, InboxPanel
 from lightable.ui.jobs import Job, JobRunner, JobStatus
 from lightable.ui.panels.jobs import JobsPanel, JobStatusWidget
@@ -252,7 +251,8 @@ class MainWindow(QMainWindow):
         self.browser = BrowserWidget(self.settings)
         self.labels_panel = LabelsPanel()
         self.jobs_panel = JobsPanel(self.runner)
-        self.dashboard = DashboardPanel()
+        # Built with the editing panels: pyqtgraph's import (~0.3 s) stays off the first paint.
+        self.dashboard: Any = None
         self.inbox = InboxPanel()
         self.doc_panels: dict[str, QWidget] = {}
         self.docks: dict[str, QDockWidget] = {}
@@ -265,7 +265,7 @@ class MainWindow(QMainWindow):
             self._add_dock(key, title, QWidget(), area)
         self._add_dock("jobs", "Jobs", self.jobs_panel, _BOTTOM)
         # In a scroll area: its own minimum height would otherwise set the window's.
-        self._add_dock("dashboard", "Dashboard", self.dashboard, _RIGHT)
+        self._add_dock("dashboard", "Dashboard", QWidget(), _RIGHT)
         self._add_dock("predictions", "Predictions", QWidget(), _RIGHT)
         self.predictions_panel: Any = None  # built with the canvas (it drives the canvas)
         self._add_dock("inbox", "Inbox", _scrolled(self.inbox), _BOTTOM)
@@ -318,7 +318,13 @@ class MainWindow(QMainWindow):
             panel = _make_panel(module, cls)
             self.doc_panels[key] = panel
             self.docks[key].setWidget(panel)
+        from lightable.ui.dashboard import DashboardPanel
         from lightable.ui.panels.predictions import PredictionsPanel
+
+        self.dashboard = DashboardPanel()
+        self.dashboard.imagesRequested.connect(self.show_images)
+        self.docks["dashboard"].setWidget(self.dashboard)
+        self.dashboard.set_project(self.project)
 
         self.predictions_panel = PredictionsPanel(self.canvas)
         self.predictions_panel.prelabelRequested.connect(self.start_prelabel)
@@ -451,7 +457,6 @@ class MainWindow(QMainWindow):
         self.labels_panel.labelActivated.connect(self._label_activated)
         self.runner.jobEnded.connect(self._job_ended)
         self.browser.model.loaded.connect(self._ids_loaded)
-        self.dashboard.imagesRequested.connect(self.show_images)
         self.inbox.imageRequested.connect(self._open_from_browser)
 
     # -- projects ----------------------------------------------------------------------------
@@ -462,7 +467,8 @@ class MainWindow(QMainWindow):
             self._remember_image()
         self.project = project
         self.browser.set_project(project)
-        self.dashboard.set_project(project)
+        if self.dashboard is not None:
+            self.dashboard.set_project(project)
         self.inbox.set_project(project)
         self.guidance.show_for(None, None, [])
         if self.editing_ready:

@@ -17,14 +17,10 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QMenu,
     QMessageBox,
-    QPushButton,
     QScrollArea,
     QStackedWidget,
     QToolBar,
@@ -44,6 +40,7 @@ from lightable.ui.jobs import Job, JobRunner, JobStatus
 from lightable.ui.panels.jobs import JobsPanel, JobStatusWidget
 from lightable.ui.panels.labels import LabelsPanel
 from lightable.ui.settings import Settings
+from lightable.ui.welcome import CanvasStandIn, WelcomePage
 
 # Icons for the canvas's tool actions, by the tool part of their id.
 TOOL_ICONS = {
@@ -64,20 +61,6 @@ DOC_PANELS = [
     ("tags", "Tags", "tags", "TagsPanel", _RIGHT),
     ("history", "History", "history", "HistoryPanel", _BOTTOM),
 ]
-
-
-class _CanvasStandIn(QWidget):
-    """Takes the canvas's place for the half second before it is built."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pending: int | None = None
-
-    def image_id(self) -> int | None:
-        return None
-
-    def show_image(self, image_id: int | None) -> None:
-        self.pending = image_id
 
 
 # The window's own actions: id, text, slot (method path on the window), icon, shortcut, tip.
@@ -135,63 +118,6 @@ def _make_panel(module: str, cls: str) -> QWidget:
     return getattr(importlib.import_module(f"lightable.ui.panels.{module}"), cls)()
 
 
-class WelcomePage(QWidget):
-    """Shown in place of the canvas while no project is open."""
-
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window_ = window
-        logo = QLabel()
-        logo.setPixmap(icons.pixmap("lightable", 72, theme.hex_color("accent")))
-        logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        title = QLabel("<h2>Lightable</h2>")
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.text = QLabel()
-        self.text.setObjectName("dim")
-        self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.text.setWordWrap(True)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        for label, action_id in (("New project…", "file.new_project"),
-                                 ("Open project…", "file.open_project")):  # fmt: skip
-            b = QPushButton(label)
-            b.clicked.connect(lambda _=False, a=action_id: window.registry.trigger(a))
-            buttons.addWidget(b)
-        self.demo_button = QPushButton("Open the demo project")
-        self.demo_button.clicked.connect(window.open_demo)
-        buttons.addWidget(self.demo_button)
-        buttons.addStretch(1)
-        self.recent = QListWidget()
-        self.recent.setMaximumWidth(520)
-        self.recent.itemActivated.connect(lambda item: window.open_project(item.text()))
-        self.recent_title = QLabel("Recent projects")
-        self.recent_title.setObjectName("dim")
-        col = QVBoxLayout()
-        col.addStretch(2)
-        col.addWidget(logo)
-        col.addWidget(title)
-        col.addWidget(self.text)
-        col.addSpacing(12)
-        col.addLayout(buttons)
-        col.addSpacing(18)
-        col.addWidget(self.recent_title, 0, Qt.AlignmentFlag.AlignHCenter)
-        col.addWidget(self.recent, 1, Qt.AlignmentFlag.AlignHCenter)
-        col.addStretch(3)
-        self.setLayout(col)
-        self.set_message("No project is open. Create one, open one, or look around the demo.")
-
-    def set_message(self, text: str) -> None:
-        self.text.setText(text)
-
-    def refresh(self) -> None:
-        self.recent.clear()
-        items = self.window_.settings.recent_projects()
-        for p in items:
-            QListWidgetItem(p, self.recent)
-        self.recent.setVisible(bool(items))
-        self.recent_title.setVisible(bool(items))
-
-
 class MainWindow(QMainWindow):
     """Lightable's window. ``set_project`` shows a project; ``open_project`` opens one by path."""
 
@@ -227,7 +153,7 @@ class MainWindow(QMainWindow):
         )
 
         # -- central: welcome page or canvas (a stand-in until the canvas is built) --
-        self.canvas: Any = _CanvasStandIn()
+        self.canvas: Any = CanvasStandIn()
         self.welcome = WelcomePage(self)
         self.guidance = GuidanceBar()
         # The leads' answers sit above the canvas, in one page of the stack.

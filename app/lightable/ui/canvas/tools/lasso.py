@@ -19,7 +19,7 @@ import numpy as np
 import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPainterPath, QPen, QPolygonF
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from lightable.core.commands import AddAnnotation
 from lightable.core.errors import LightableError
@@ -29,6 +29,7 @@ from lightable.imaging import maskops
 from lightable.ui.canvas.live_mask import drawing_label, label_color
 from lightable.ui.canvas.tools.base import ToolEvent
 from lightable.ui.canvas.tools.brush import RasterTool
+from lightable.ui.canvas.tools.options import output_combo, sync_output_combo
 from lightable.ui.canvas.tools.wand import ModifierCursorMixin, modifier_mode
 
 CLOSE_PX = 7.0  # a click this close (widget pixels) to the first point closes the polygon
@@ -273,17 +274,12 @@ class _LassoOptions(QWidget):
         lay = QHBoxLayout(self)
         lay.setContentsMargins(4, 0, 4, 0)
         lay.addWidget(QLabel("Result"))
-        self.output = QComboBox()
-        self.output.addItem("Mask", "mask")
-        self.output.addItem("Polygon", "polygon")
-        self.output.currentIndexChanged.connect(
-            lambda _i: tool.set_output(self.output.currentData())
-        )
+        self.output = output_combo(tool)
         lay.addWidget(self.output)
         lay.addStretch(1)
         self.sync()
 
     def sync(self) -> None:
         self.output.blockSignals(True)
-        self.output.setCurrentIndex(0 if self.tool.output == "mask" else 1)
+        sync_output_combo(self.output, self.tool)
         self.output.blockSignals(False)

@@ -15,12 +15,13 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCursor, QKeyEvent, QPainter
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
 from lightable.imaging import maskops
 from lightable.ui.canvas.tools.base import ToolEvent
 from lightable.ui.canvas.tools.brush import RasterTool
 from lightable.ui.canvas.tools.cursors import crosshair_cursor
+from lightable.ui.canvas.tools.options import output_combo, sync_output_combo
 
 TOLERANCE_STEP = 4
 
@@ -152,12 +153,7 @@ class _WandOptions(QWidget):
         self.diagonal.toggled.connect(lambda on: setattr(tool, "connectivity", 8 if on else 4))
         lay.addWidget(self.diagonal)
         lay.addWidget(QLabel("Result"))
-        self.output = QComboBox()
-        self.output.addItem("Mask", "mask")
-        self.output.addItem("Polygon", "polygon")
-        self.output.currentIndexChanged.connect(
-            lambda _i: tool.set_output(self.output.currentData())
-        )
+        self.output = output_combo(tool)
         lay.addWidget(self.output)
         lay.addStretch(1)
         self.sync()
@@ -166,7 +162,7 @@ class _WandOptions(QWidget):
         for w in (self.tolerance, self.output, self.diagonal):
             w.blockSignals(True)
         self.tolerance.setValue(self.tool.tolerance)
-        self.output.setCurrentIndex(0 if self.tool.output == "mask" else 1)
+        sync_output_combo(self.output, self.tool)
         self.diagonal.setChecked(self.tool.connectivity == 8)
         for w in (self.tolerance, self.output, self.diagonal):
             w.blockSignals(False)

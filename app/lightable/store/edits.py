@@ -17,8 +17,8 @@ time of the undo; a row brought back by undoing a delete has a new
 ``created_at``). That keeps ``version`` usable for detecting concurrent edits
 (team mode) and for caches keyed by (id, version).
 
-Annotation ids are never reused on SQLite (see ``ID_HIGH_WATER``), so an undone
-"add" can always be redone with its id.
+Annotation and label ids are never reused (AUTOINCREMENT on SQLite since migration
+0002; sequences elsewhere), so an undone "add" can always be redone with its id.
 """
 
 from __future__ import annotations
@@ -62,9 +62,6 @@ I = schema.images  # noqa: E741
 # Masks kept as runs for repeated strokes (a few KB each; 24 MB more once a view asks
 # ``get_mask_array`` for the pixels of a 6000 x 4000 mask).
 MASK_CACHE_BYTES = 256 * 1024 * 1024
-# meta key holding the highest ids ever handed out (SQLite reuses the max rowid after a delete,
-# which would make an undone "add" and a later "add" on another image fight for one id).
-ID_HIGH_WATER = "edits.id_high_water"
 
 
 @dataclass(slots=True)
@@ -193,26 +190,6 @@ class ProjectEditor(EditTarget):
             r["payload"] = {**common, **r["payload"]}
         events.record_many(self._conn, rows)
 
-    def _next_ids(self, conn: Any, table: Any, n: int) -> list[int] | None:
-        """``n`` ids never handed out before (SQLite); None lets the database's sequence choose."""
-        if not self._sqlite:
-            return None
-        m = schema.meta
-        marks = conn.execute(select(m.c.value).where(m.c.key == ID_HIGH_WATER)).scalar()
-        marks = dict(marks or {})
-        top = conn.execute(select(func.max(table.c.id))).scalar() or 0
-        first = max(int(marks.get(table.name, 0)), int(top)) + 1
-        marks[table.name] = first + n - 1
-        if not conn.execute(
-            m.update().where(m.c.key == ID_HIGH_WATER).values(value=marks)
-        ).rowcount:
-            conn.execute(m.insert().values(key=ID_HIGH_WATER, value=marks))
-        return list(range(first, first + n))
-
-    def _next_id(self, conn: Any, table: Any) -> int | None:
-        ids = self._next_ids(conn, table, 1)
-        return None if ids is None else ids[0]
-
     # -- annotations ----------------------------------------------------------------
     def _fetch_many(self, conn: Any, ids: Sequence[int]) -> list[Annotation]:
         seen = self._tx.seen if self._tx is not None and conn is self._conn else {}
@@ -258,20 +235,8 @@ class ProjectEditor(EditTarget):
             for a in anns:
                 if a.id is not None:
                     a.version += 1  # a restore is one more write of that row
-            fresh = [a for a in anns if a.id is None]
-            new_ids = self._next_ids(conn, A, len(fresh)) if fresh else []
-            if new_ids is not None:
-                for a, i in zip(fresh, new_ids, strict=True):
-                    a.id = i
-                conn.execute(A.insert(), [annotation_row(a) for a in anns])
-            else:  # a server database: its sequence numbers the new rows
-                keep = [a for a in anns if a.id is not None]
-                if keep:
-                    conn.execute(A.insert(), [annotation_row(a) for a in keep])
-                for a in fresh:
-                    a.id = int(
-                        conn.execute(A.insert().values(**annotation_row(a))).inserted_primary_key[0]
-                    )
+            # Kept ids are inserted as they are, new ones numbered by the database.
+            self.project.annotations.insert_many(anns, conn)
             self._event_rows(
                 [
                     _ev(
@@ -443,8 +408,6 @@ class ProjectEditor(EditTarget):
             ):
                 raise ValidationError(f"label {label.id} already exists")
             self._check_name(conn, label)
-            if label.id is None:
-                label.id = self._next_id(conn, L)
             if not label.position:
                 label.position = (conn.execute(select(func.max(L.c.position))).scalar() or 0) + 1
             row = label_row(label)
